@@ -1,0 +1,84 @@
+"""Element checks shared by the pandera schemas.
+
+API rows arrive as JSON, so a column may hold an int in one row and a string in the next. The
+schemas therefore run on object columns and check each value's JSON type and form here, rather
+than letting pandas coerce (which would turn ``"abc"`` into NaN, or ints into floats).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+import pandera.pandas as pa
+
+DECIMAL_PATTERN = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+ADDRESS_PATTERN = re.compile(r"^0x[0-9a-fA-F]{40}$")
+TX_HASH_PATTERN = re.compile(r"^0x[0-9a-fA-F]{64}$")
+TOKEN_ID_PATTERN = re.compile(r"^[0-9]*$")
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_decimal_string(value: object) -> bool:
+    return isinstance(value, str) and DECIMAL_PATTERN.match(value) is not None
+
+
+def to_decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:  # pragma: no cover - guarded by is_decimal_string
+        raise ValueError(f"not a decimal: {value!r}") from None
+
+
+def int_check(minimum: int | None = None, allowed: frozenset[int] | None = None) -> pa.Check:
+    def check(value: object) -> bool:
+        if not is_int(value):
+            return False
+        if minimum is not None and value < minimum:  # type: ignore[operator]
+            return False
+        return allowed is None or value in allowed
+
+    parts = ["an integer"]
+    if minimum is not None:
+        parts.append(f">= {minimum}")
+    if allowed is not None:
+        parts.append(f"in {sorted(allowed)}")
+    return pa.Check(check, element_wise=True, name=" ".join(parts))
+
+
+def decimal_check(*, non_negative: bool = False, at_most: str | None = None) -> pa.Check:
+    limit = Decimal(at_most) if at_most is not None else None
+
+    def check(value: object) -> bool:
+        if not is_decimal_string(value):
+            return False
+        number = to_decimal(value)  # type: ignore[arg-type]
+        if non_negative and number < 0:
+            return False
+        return limit is None or number <= limit
+
+    name = "a decimal string"
+    if non_negative:
+        name = "a non-negative decimal string"
+    if at_most is not None:
+        name += f" <= {at_most}"
+    return pa.Check(check, element_wise=True, name=name)
+
+
+def string_check(pattern: re.Pattern[str] | None = None, *, name: str = "a string") -> pa.Check:
+    def check(value: object) -> bool:
+        return isinstance(value, str) and (pattern is None or pattern.match(value) is not None)
+
+    return pa.Check(check, element_wise=True, name=name)
+
+
+def one_of_check(allowed: frozenset[str], *, case_insensitive: bool = True) -> pa.Check:
+    def check(value: object) -> bool:
+        if not isinstance(value, str):
+            return False
+        return (value.upper() if case_insensitive else value) in allowed
+
+    return pa.Check(check, element_wise=True, name=f"one of {sorted(allowed)}")

@@ -1,0 +1,122 @@
+"""Flatten the market list (categorical children under their parent) and validate it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from opinion_pipeline.validation.frames import Reject, validate_rows
+from opinion_pipeline.validation.schemas import MARKET_SCHEMA
+
+MARKET_COLUMNS = [
+    "market_id",
+    "parent_market_id",
+    "market_type",
+    "title",
+    "status",
+    "status_enum",
+    "yes_label",
+    "no_label",
+    "rules",
+    "yes_token_id",
+    "no_token_id",
+    "condition_id",
+    "result_token_id",
+    "question_id",
+    "volume",
+    "volume_24h",
+    "volume_7d",
+    "quote_token",
+    "chain_id",
+    "created_at",
+    "cutoff_at",
+    "resolved_at",
+    "slug",
+    "labels",
+]
+
+
+@dataclass(frozen=True)
+class MarketBatch:
+    rows: pd.DataFrame  # MARKET_COLUMNS; timestamps as Unix seconds with 0 -> None
+    rejects: list[Reject]
+    parents: int
+    children: int
+
+
+def flatten_markets(raw_rows: Sequence[Any]) -> list[Any]:
+    """Parents followed by their children; a child inherits marketType and gets parentMarketId."""
+    flat: list[Any] = []
+    for row in raw_rows:
+        flat.append(row)
+        if not isinstance(row, dict):
+            continue
+        children = row.get("childMarkets") or []
+        if not isinstance(children, list):
+            continue
+        for child in children:
+            if isinstance(child, dict):
+                flat.append(
+                    {
+                        "marketType": row.get("marketType"),
+                        **child,
+                        "parentMarketId": row.get("marketId"),
+                    }
+                )
+            else:
+                flat.append(child)
+    return flat
+
+
+def _timestamp_or_none(series: pd.Series) -> pd.Series:
+    """API timestamps are Unix seconds where 0 means unset."""
+    values = [None if value in (None, 0) else int(value) for value in series]
+    return pd.Series(values, index=series.index, dtype=object)
+
+
+def _labels(value: Any) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else None
+
+
+def prepare_markets(raw_rows: Sequence[Any]) -> MarketBatch:
+    flat = flatten_markets(raw_rows)
+    valid, rejects = validate_rows(flat, MARKET_SCHEMA)
+    originals = [flat[position] for position in valid.index]
+    parent_ids = [row.get("parentMarketId") for row in originals]
+    frame = pd.DataFrame(
+        {
+            "market_id": valid["marketId"].astype("int64"),
+            "parent_market_id": pd.Series(parent_ids, index=valid.index, dtype=object),
+            "market_type": valid["marketType"].astype("int64"),
+            "title": valid["marketTitle"],
+            "status": valid["status"].astype("int64"),
+            "status_enum": valid["statusEnum"],
+            "yes_label": valid["yesLabel"],
+            "no_label": valid["noLabel"],
+            "rules": valid["rules"],
+            "yes_token_id": valid["yesTokenId"],
+            "no_token_id": valid["noTokenId"],
+            "condition_id": valid["conditionId"],
+            "result_token_id": valid["resultTokenId"],
+            "question_id": valid["questionId"],
+            "volume": valid["volume"],
+            "volume_24h": valid["volume24h"],
+            "volume_7d": valid["volume7d"],
+            "quote_token": valid["quoteToken"].str.lower(),
+            "chain_id": valid["chainId"],
+            "created_at": _timestamp_or_none(valid["createdAt"]),
+            "cutoff_at": _timestamp_or_none(valid["cutoffAt"]),
+            "resolved_at": _timestamp_or_none(valid["resolvedAt"]),
+            "slug": pd.Series([row.get("slug") for row in originals], index=valid.index, dtype=object),
+            "labels": pd.Series(
+                [_labels(row.get("labels")) for row in originals], index=valid.index, dtype=object
+            ),
+        },
+        columns=MARKET_COLUMNS,
+    ).reset_index(drop=True)
+    parents = sum(1 for row in originals if row.get("parentMarketId") is None)
+    return MarketBatch(rows=frame, rejects=rejects, parents=parents, children=len(frame) - parents)
