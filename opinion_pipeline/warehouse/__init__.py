@@ -1,0 +1,1 @@
+"""DuckDB tables and the SQL that reads and writes them, one module per table family."""

@@ -1,0 +1,76 @@
+"""Upsert markets on market_id, so status changes (Activated -> Resolved) are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from opinion_pipeline.validation.markets import MARKET_COLUMNS
+from opinion_pipeline.warehouse.schema import MONEY
+
+_MONEY_COLUMNS = {"volume", "volume_24h", "volume_7d"}
+_TIME_COLUMNS = {"created_at", "cutoff_at", "resolved_at"}
+_INT_COLUMNS = {"market_id", "parent_market_id", "market_type", "status"}
+
+
+@dataclass(frozen=True)
+class MarketUpsert:
+    inserted: int
+    updated: int
+    status_changes: int
+    duplicates_in_payload: int
+
+
+def _select_expression(column: str) -> str:
+    if column in _MONEY_COLUMNS:
+        return f"CAST({column} AS {MONEY}) AS {column}"
+    if column in _TIME_COLUMNS:
+        return f"to_timestamp(CAST({column} AS BIGINT)) AS {column}"
+    if column in _INT_COLUMNS:
+        return f"CAST({column} AS BIGINT) AS {column}"
+    return f"CAST({column} AS VARCHAR) AS {column}"
+
+
+def upsert_markets(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> MarketUpsert:
+    """Insert new markets and update known ones; a market listed twice counts once."""
+    unique = rows.drop_duplicates(subset="market_id", keep="first")
+    conn.register("market_batch", unique)
+    try:
+        existing, changed = conn.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE m.status <> CAST(b.status AS SMALLINT))
+            FROM market_batch b JOIN markets m ON m.market_id = CAST(b.market_id AS BIGINT)
+            """
+        ).fetchone()  # type: ignore[misc]
+        selected = ", ".join(_select_expression(column) for column in MARKET_COLUMNS)
+        updates = ", ".join(f"{column} = excluded.{column}" for column in MARKET_COLUMNS[1:])
+        conn.execute(
+            f"""
+            INSERT INTO markets ({", ".join(MARKET_COLUMNS)}, first_seen_at, updated_at)
+            SELECT {selected}, now(), now() FROM market_batch
+            ON CONFLICT (market_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at
+            """
+        )
+        conn.execute(
+            """
+            UPDATE trades SET market_known = true
+            WHERE NOT market_known AND market_id IN (SELECT market_id FROM markets)
+            """
+        )
+    finally:
+        conn.unregister("market_batch")
+    return MarketUpsert(
+        inserted=len(unique) - existing,
+        updated=existing,
+        status_changes=changed,
+        duplicates_in_payload=len(rows) - len(unique),
+    )
+
+
+def market_status_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT coalesce(status_enum, CAST(status AS VARCHAR)), count(*) FROM markets GROUP BY 1"
+    ).fetchall()
+    return {str(status): int(count) for status, count in rows}

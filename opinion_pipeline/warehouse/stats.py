@@ -1,0 +1,48 @@
+"""Per-whale statistics, recomputed in full from the validated trades table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+_STATS_SQL = """
+INSERT INTO whale_stats
+SELECT
+    w.address,
+    w.label,
+    coalesce(sum(t.usd_value), 0),
+    coalesce(sum(t.usd_value) FILTER (WHERE t.created_at >= $as_of - INTERVAL 24 HOUR), 0),
+    coalesce(sum(t.usd_value) FILTER (WHERE t.created_at >= $as_of - INTERVAL 7 DAY), 0),
+    coalesce(sum(t.usd_value) FILTER (WHERE t.created_at >= $as_of - INTERVAL 30 DAY), 0),
+    count(t.trade_key),
+    count(t.trade_key) FILTER (WHERE t.side = 'BUY'),
+    count(t.trade_key) FILTER (WHERE t.side = 'SELL'),
+    count(DISTINCT t.market_id),
+    coalesce(sum(t.profit) FILTER (WHERE t.side IN ('SELL', 'MERGE')), 0),
+    min(t.created_at),
+    max(t.created_at),
+    max(t.usd_value),
+    $as_of
+FROM whales w
+LEFT JOIN trades t ON t.wallet = w.address AND t.created_at <= $as_of
+GROUP BY w.address, w.label
+"""
+
+
+def recompute_whale_stats(conn: duckdb.DuckDBPyConnection, as_of: datetime) -> int:
+    """Replace whale_stats with figures as of ``as_of`` (caller wraps this in a transaction)."""
+    conn.execute("DELETE FROM whale_stats")
+    conn.execute(_STATS_SQL, {"as_of": as_of})
+    return int(conn.execute("SELECT count(*) FROM whale_stats").fetchone()[0])  # type: ignore[index]
+
+
+def top_whales(conn: duckdb.DuckDBPyConnection, limit: int = 10) -> list[tuple]:
+    return conn.execute(
+        """
+        SELECT label, wallet, total_volume_usd, volume_24h_usd, trade_count, realized_profit_usd,
+               last_trade_at
+        FROM whale_stats ORDER BY total_volume_usd DESC, wallet LIMIT ?
+        """,
+        [limit],
+    ).fetchall()
