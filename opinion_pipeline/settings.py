@@ -91,3 +91,21 @@ class PipelineSettings:
             inactive_after_days=_env_int("OPINION_INACTIVE_AFTER_DAYS", 90, minimum=1),
             inactive_poll_minutes=_env_int("OPINION_INACTIVE_POLL_MINUTES", 60, minimum=1),
         )
+
+
+def api_overrides() -> dict[str, object]:
+    """Client tunables set in the environment (unset ones keep the client's defaults)."""
+    overrides: dict[str, object] = {}
+    leaderboard = _env("OPINION_LEADERBOARD_URL")
+    if leaderboard:
+        overrides["leaderboard_url"] = leaderboard
+    if _env("OPINION_RATE_LIMIT_PER_SECOND"):
+        overrides["rate_limit_per_second"] = _env_float(
+            "OPINION_RATE_LIMIT_PER_SECOND", 14.4, minimum=0.1
+        )
+    if _env("OPINION_MAX_RETRIES"):
+        overrides["max_retries"] = _env_int("OPINION_MAX_RETRIES", 3)
+    limiter_dir = _env("OPINION_RATE_LIMIT_DIR")
+    if limiter_dir:
+        overrides["limiter_dir"] = limiter_dir
+    return overrides

@@ -1,0 +1,40 @@
+"""The markets asset: a full sweep of the Opinion market list."""
+
+
+import dagster as dg
+
+from opinion_pipeline.assets.constants import INGEST, MARKETS, OWNERS, PAYLOAD_CHECK
+from opinion_pipeline.assets.reporting import payload_check, sync_metadata
+from opinion_pipeline.opinion_api import OpinionAPI
+from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+from opinion_pipeline.sync.markets import sync_markets
+
+
+@dg.asset(
+    name=MARKETS,
+    group_name=INGEST,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    description=(
+        "Every Opinion market (binary and categorical, every status), upserted on market_id. "
+        "Categorical children are stored as rows with parent_market_id set. Table: markets."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            PAYLOAD_CHECK,
+            asset=MARKETS,
+            blocking=True,
+            description="Every market row passed the pandera schema (failures are quarantined).",
+        )
+    ],
+)
+def markets(
+    context: dg.AssetExecutionContext, opinion_api: OpinionAPI, warehouse: DuckDBWarehouse
+) -> dg.MaterializeResult:
+    report = sync_markets(opinion_api, warehouse, run_id=context.run_id)
+    with warehouse.connection() as conn:
+        row_count = conn.execute("SELECT count(*) FROM markets").fetchone()[0]  # type: ignore[index]
+    return dg.MaterializeResult(
+        metadata=sync_metadata(report, row_count),
+        check_results=[payload_check(MARKETS, report)],
+    )

@@ -1,0 +1,40 @@
+"""Turn a sync report into Dagster metadata and the blocking payload check."""
+
+from __future__ import annotations
+
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
+
+from opinion_pipeline.assets.constants import PAYLOAD_CHECK
+from opinion_pipeline.assets.markdown import markdown_table
+from opinion_pipeline.sync.report import SyncReport
+
+MAX_FAILURES_SHOWN = 50
+
+
+def sync_metadata(report: SyncReport, row_count: int) -> dict[str, object]:
+    """Numeric metadata (plotted by the UI across materializations) plus the row count."""
+    return {**report.numbers(), "dagster/row_count": row_count}
+
+
+def payload_check(asset_name: str, report: SyncReport) -> AssetCheckResult:
+    """Passes when nothing was quarantined; otherwise warns and shows the failures as a table."""
+    failures = report.rejects[:MAX_FAILURES_SHOWN]
+    table = markdown_table(
+        ["wallet", "row", "reason", "raw row"],
+        [(wallet or "", reject.position, reject.reason, reject.raw_json()) for wallet, reject in failures],
+    )
+    metadata: dict[str, object] = {
+        "fetched": report.items_fetched,
+        "quarantined": report.quarantined,
+    }
+    if failures:
+        shown = f"first {len(failures)} of {len(report.rejects)}"
+        metadata["failures"] = MetadataValue.md(f"Quarantined rows ({shown}):\n\n{table}")
+    return AssetCheckResult(
+        check_name=PAYLOAD_CHECK,
+        asset_key=asset_name,
+        passed=report.quarantined == 0,
+        severity=AssetCheckSeverity.WARN,
+        description="Rows that failed the pandera schema go to the quarantine table.",
+        metadata=metadata,
+    )

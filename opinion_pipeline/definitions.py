@@ -1,0 +1,35 @@
+"""The project's Dagster definitions: ``defs`` (workspace.yaml and [tool.dagster] point here)."""
+
+
+import dagster as dg
+
+from opinion_pipeline import settings
+from opinion_pipeline.assets.analytics import whale_stats
+from opinion_pipeline.assets.maintenance import trades_archive
+from opinion_pipeline.assets.markets import markets
+from opinion_pipeline.assets.whales import whale_registry, whale_trades
+from opinion_pipeline.jobs import SCHEDULED_JOBS
+from opinion_pipeline.opinion_api import OpinionAPI
+from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+from opinion_pipeline.schedules import SCHEDULES
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "opinion_api": OpinionAPI.from_env(**settings.api_overrides()),
+        "warehouse": DuckDBWarehouse(path=str(settings.warehouse_path())),
+    }
+
+
+def build_definitions() -> dg.Definitions:
+    """Definitions with resources configured from the environment as it is now."""
+    return dg.Definitions(
+        assets=[markets, whale_registry, whale_trades, whale_stats, trades_archive],
+        jobs=list(SCHEDULED_JOBS),
+        schedules=SCHEDULES,
+        resources=build_resources(),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

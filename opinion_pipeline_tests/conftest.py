@@ -1,0 +1,89 @@
+"""Shared fixtures: a real simulator process on loopback, real DuckDB files, real instances."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opinion_pipeline.opinion_api import OpinionAPI
+from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+from opinion_pipeline.simulator.process import SimulatorProcess
+
+# A small world with a frozen clock: tests move time with simulator.advance(seconds).
+SMALL_WORLD = {"seed": 7, "markets": 30, "wallets": 8, "history_days": 3, "clock_speed": 0.0}
+
+
+def distinctive_key() -> str:
+    return f"sk-test-{secrets.token_hex(12)}"
+
+
+@pytest.fixture(scope="module")
+def api_key() -> str:
+    return distinctive_key()
+
+
+@pytest.fixture(scope="module")
+def simulator(api_key: str) -> Iterator[SimulatorProcess]:
+    with SimulatorProcess(api_key, **SMALL_WORLD) as sim:
+        yield sim
+
+
+@pytest.fixture
+def fresh_simulator(api_key: str) -> Iterator[SimulatorProcess]:
+    """A simulator of the test's own, for tests that change faults or the clock."""
+    with SimulatorProcess(api_key, **SMALL_WORLD) as sim:
+        yield sim
+
+
+def make_client(sim: SimulatorProcess, api_key: str, limiter_dir: Path, **overrides) -> OpinionAPI:
+    options = {
+        "base_url": sim.base_url,
+        "api_key": api_key,
+        "leaderboard_url": sim.leaderboard_url,
+        "limiter_dir": str(limiter_dir),
+        "backoff_base_s": 0.02,
+        "backoff_max_s": 0.2,
+        "read_timeout_s": 5.0,
+    }
+    options.update(overrides)
+    return OpinionAPI(**options)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> DuckDBWarehouse:
+    return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+
+def write_whales_file(path: Path, wallets: list[dict]) -> Path:
+    lines = ["address,label,tags"] + [
+        f"{wallet['address']},{wallet['label']},{wallet.get('profile', '')}" for wallet in wallets
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, simulator: SimulatorProcess, api_key: str, monkeypatch) -> dict:
+    """Environment for Definitions-level tests: every path in tmp_path, the simulator as API."""
+    whales = write_whales_file(tmp_path / "whales.csv", simulator.wallets())
+    env = {
+        "OPINION_API_KEY": api_key,
+        "OPINION_API_BASE_URL": simulator.base_url,
+        "OPINION_LEADERBOARD_URL": simulator.leaderboard_url,
+        "OPINION_DATA_DIR": str(tmp_path / "data"),
+        "OPINION_WHALES_FILE": str(whales),
+        "OPINION_RATE_LIMIT_DIR": str(tmp_path / "limiter"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OPINION_WAREHOUSE_PATH", raising=False)
+    monkeypatch.delenv("OPINION_ARCHIVE_DIR", raising=False)
+    return env
+
+
+def postgres_url() -> str:
+    return os.environ.get("OPINION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
