@@ -12,6 +12,7 @@ from opinion_pipeline.jobs import SCHEDULED_JOBS
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.schedules import SCHEDULES
+from opinion_pipeline.sensors import SENSORS
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
@@ -27,6 +28,7 @@ def build_definitions() -> dg.Definitions:
         assets=[markets, whale_registry, whale_trades, whale_stats, trades_archive],
         jobs=list(SCHEDULED_JOBS),
         schedules=SCHEDULES,
+        sensors=SENSORS,
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

@@ -7,6 +7,7 @@ what is set now. The API key is deliberately absent: it is read by Dagster throu
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,3 +110,81 @@ def api_overrides() -> dict[str, object]:
     if limiter_dir:
         overrides["limiter_dir"] = limiter_dir
     return overrides
+
+
+# -- operations: health check, run-history upkeep ------------------------------------------------
+
+# Row counts above which the health check warns / errors, per warehouse table. The seed warned
+# at 1M activity rows; trades grow fastest (every fill of every whale), markets and whales slowly.
+DEFAULT_HEALTH_THRESHOLDS: dict[str, dict[str, int]] = {
+    "markets": {"warn": 200_000, "error": 2_000_000},
+    "whales": {"warn": 10_000, "error": 100_000},
+    "trades": {"warn": 5_000_000, "error": 20_000_000},
+    "whale_activity": {"warn": 1_000_000, "error": 5_000_000},
+    "whale_stats": {"warn": 10_000, "error": 100_000},
+    "quarantine": {"warn": 100_000, "error": 1_000_000},
+    "archive_manifest": {"warn": 10_000, "error": 100_000},
+}
+
+
+def health_thresholds() -> dict[str, dict[str, int]]:
+    """OPINION_HEALTH_THRESHOLDS (JSON, e.g. {"trades": {"warn": 5000000}}) merged over defaults.
+
+    A table or level left out keeps its default; an unknown table, a non-integer or warn > error
+    is refused, so a typo cannot silently disable a check.
+    """
+    merged = {table: dict(levels) for table, levels in DEFAULT_HEALTH_THRESHOLDS.items()}
+    raw = _env("OPINION_HEALTH_THRESHOLDS")
+    if raw is None:
+        return merged
+    try:
+        given = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"OPINION_HEALTH_THRESHOLDS is not valid JSON: {error}") from None
+    if not isinstance(given, dict):
+        raise SettingsError('OPINION_HEALTH_THRESHOLDS must be an object like {"trades": {...}}')
+    for table, levels in given.items():
+        if table not in merged:
+            raise SettingsError(
+                f"OPINION_HEALTH_THRESHOLDS: unknown table {table!r} "
+                f"(known: {', '.join(sorted(merged))})"
+            )
+        if not isinstance(levels, dict) or not set(levels) <= {"warn", "error"}:
+            raise SettingsError(
+                f'OPINION_HEALTH_THRESHOLDS[{table!r}] must look like {{"warn": N, "error": M}}'
+            )
+        for level, value in levels.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SettingsError(
+                    f"OPINION_HEALTH_THRESHOLDS[{table!r}][{level!r}]={value!r} must be a "
+                    "whole number >= 0"
+                )
+            merged[table][level] = value
+        if merged[table]["warn"] > merged[table]["error"]:
+            raise SettingsError(
+                f"OPINION_HEALTH_THRESHOLDS[{table!r}]: warn ({merged[table]['warn']}) is above "
+                f"error ({merged[table]['error']})"
+            )
+    return merged
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """Tunables of the operations jobs (health check, run-history upkeep)."""
+
+    health_thresholds: dict[str, dict[str, int]]
+    health_quarantine_warn: int
+    run_retention_days: int
+
+    @classmethod
+    def from_env(cls) -> OperationsSettings:
+        return cls(
+            health_thresholds=health_thresholds(),
+            health_quarantine_warn=_env_int("OPINION_HEALTH_QUARANTINE_WARN", 100),
+            run_retention_days=_env_int("OPINION_RUN_RETENTION_DAYS", 30, minimum=1),
+        )
+
+
+def run_archive_dir() -> Path:
+    """Where summaries of pruned Dagster runs go: OPINION_ARCHIVE_DIR/runs."""
+    return archive_dir() / "runs"

@@ -1,7 +1,7 @@
 """Analytics assets derived from the warehouse."""
 
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -19,6 +19,7 @@ TOP_WHALES_SHOWN = 10
     kinds={"duckdb"},
     owners=OWNERS,
     deps=[WHALE_TRADES],
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2)),
     description=(
         "Per whale: total, 24 h, 7 d and 30 d USD volume, trade, buy and sell counts, distinct "
         "markets, realized profit, first and last trade, largest trade. Recomputed hourly from "

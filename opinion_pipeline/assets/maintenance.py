@@ -13,6 +13,7 @@ from opinion_pipeline.assets.constants import (
     WHALE_ACTIVITY,
     WHALE_TRADES,
 )
+from opinion_pipeline.assets.reporting import clear_failures
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.warehouse.retention import archive_and_delete
 
@@ -40,7 +41,7 @@ def trades_archive(
     now = datetime.now(timezone.utc)
     cutoff = now - timedelta(days=days)
     archive_dir = settings.archive_dir()
-    with warehouse.transaction() as conn:
+    with clear_failures(), warehouse.transaction() as conn:
         result = archive_and_delete(conn, archive_dir, cutoff=cutoff, now=now, run_id=context.run_id)
         archived_files = conn.execute("SELECT count(*) FROM archive_manifest").fetchone()[0]  # type: ignore[index]
     context.log.info(f"archived {result.archived} into {len(result.files)} file(s) in {archive_dir}")

@@ -1,10 +1,11 @@
 """The markets asset: a full sweep of the Opinion market list."""
 
+from datetime import timedelta
 
 import dagster as dg
 
 from opinion_pipeline.assets.constants import INGEST, MARKETS, OWNERS, PAYLOAD_CHECK
-from opinion_pipeline.assets.reporting import payload_check, sync_metadata
+from opinion_pipeline.assets.reporting import clear_failures, payload_check, sync_metadata
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.sync.markets import sync_markets
@@ -15,6 +16,7 @@ from opinion_pipeline.sync.markets import sync_markets
     group_name=INGEST,
     kinds={"python", "duckdb"},
     owners=OWNERS,
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=15)),
     description=(
         "Every Opinion market (binary and categorical, every status), upserted on market_id. "
         "Categorical children are stored as rows with parent_market_id set. Table: markets."
@@ -31,7 +33,8 @@ from opinion_pipeline.sync.markets import sync_markets
 def markets(
     context: dg.AssetExecutionContext, opinion_api: OpinionAPI, warehouse: DuckDBWarehouse
 ) -> dg.MaterializeResult:
-    report = sync_markets(opinion_api, warehouse, run_id=context.run_id)
+    with clear_failures():
+        report = sync_markets(opinion_api, warehouse, run_id=context.run_id)
     with warehouse.connection() as conn:
         row_count = conn.execute("SELECT count(*) FROM markets").fetchone()[0]  # type: ignore[index]
     return dg.MaterializeResult(

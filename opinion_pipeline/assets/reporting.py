@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dagster import AssetCheckResult, AssetCheckSeverity, Failure, MetadataValue
 
 from opinion_pipeline.assets.constants import PAYLOAD_CHECK
 from opinion_pipeline.assets.markdown import markdown_table
+from opinion_pipeline.opinion_api import OpinionAPIError
+from opinion_pipeline.resources.warehouse import WarehouseError
+from opinion_pipeline.settings import SettingsError
 from opinion_pipeline.sync.report import SyncReport
+from opinion_pipeline.validation import PayloadUnusableError
+from opinion_pipeline.warehouse.retention import RetentionRefused
+from opinion_pipeline.whales import WhaleRegistryError
 
 MAX_FAILURES_SHOWN = 50
+USER_FACING_ERRORS = (
+    PayloadUnusableError,
+    WhaleRegistryError,
+    OpinionAPIError,
+    WarehouseError,
+    SettingsError,
+    RetentionRefused,
+)
 
 
 def sync_metadata(report: SyncReport, row_count: int) -> dict[str, object]:
@@ -38,3 +55,16 @@ def payload_check(asset_name: str, report: SyncReport) -> AssetCheckResult:
         description="Rows that failed the pandera schema go to the quarantine table.",
         metadata=metadata,
     )
+
+
+@contextmanager
+def clear_failures() -> Iterator[None]:
+    """Turn the errors a user must act on into a dg.Failure whose description is the message.
+
+    Bad payloads, a bad registry file and bad configuration then show as one readable line at
+    the top of the failed run, not under a stack trace.
+    """
+    try:
+        yield
+    except USER_FACING_ERRORS as error:
+        raise Failure(description=f"{type(error).__name__}: {error}") from None

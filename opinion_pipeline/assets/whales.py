@@ -1,5 +1,6 @@
 """Whale assets: the registry, their trades, and the feed of big trades."""
 
+from datetime import timedelta
 
 import dagster as dg
 
@@ -13,7 +14,7 @@ from opinion_pipeline.assets.constants import (
     WHALE_TRADES,
 )
 from opinion_pipeline.assets.markdown import markdown_table
-from opinion_pipeline.assets.reporting import payload_check, sync_metadata
+from opinion_pipeline.assets.reporting import clear_failures, payload_check, sync_metadata
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
@@ -35,7 +36,8 @@ LATEST_ACTIVITY_SHOWN = 10
 )
 def whale_registry(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
     path = settings.whales_file()
-    result = sync_whale_registry(warehouse, path)
+    with clear_failures():
+        result = sync_whale_registry(warehouse, path)
     return dg.MaterializeResult(
         metadata={
             "whales_listed": result.listed,
@@ -71,6 +73,7 @@ def _latest_activity_markdown(warehouse: DuckDBWarehouse) -> tuple[int, str]:
             kinds={"python", "duckdb"},
             owners=OWNERS,
             deps=[WHALE_REGISTRY],
+            freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=5)),
             description=(
                 "Every trade of every tracked whale, synced incrementally (newest first, stopping "
                 "at trades already stored; full history for a new whale). Deduplicated on "
@@ -108,7 +111,8 @@ def whale_trades(
         inactive_poll_minutes=tunables.inactive_poll_minutes,
     )
     whales = tracked_whales(warehouse)
-    report = sync_whale_trades(opinion_api, warehouse, whales, options, run_id=context.run_id)
+    with clear_failures():
+        report = sync_whale_trades(opinion_api, warehouse, whales, options, run_id=context.run_id)
     with warehouse.connection() as conn:
         trade_count = conn.execute("SELECT count(*) FROM trades").fetchone()[0]  # type: ignore[index]
     activity_total, activity_table = _latest_activity_markdown(warehouse)

@@ -26,9 +26,9 @@ def sync_markets(
     batch = prepare_markets(raw)
     report.items_fetched = len(batch.rows) + len(batch.rejects)
     report.rejects = [(None, reject) for reject in batch.rejects]
-    if report.items_fetched and batch.rows.empty:
+    if raw and batch.parents == 0:
         raise PayloadUnusableError(
-            f"none of the {report.items_fetched} markets fetched passed validation; nothing was "
+            f"none of the {len(raw)} markets fetched passed validation; nothing was "
             f"written. Most common problems: {report.reject_summary()}"
         )
     with warehouse.transaction() as conn:

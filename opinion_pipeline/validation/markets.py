@@ -48,10 +48,19 @@ class MarketBatch:
     children: int
 
 
-def flatten_markets(raw_rows: Sequence[Any]) -> list[Any]:
-    """Parents followed by their children; a child inherits marketType and gets parentMarketId."""
+MISSING_PARENT_ID = "(parent has no valid marketId)"
+
+
+def flatten_markets(raw_rows: Sequence[Any]) -> tuple[list[Any], set[int]]:
+    """Parents followed by their children, and the positions of the parents.
+
+    A child inherits marketType and gets parentMarketId; a child of a parent without an id gets
+    a parentMarketId that fails validation, so it is quarantined rather than stored as a parent.
+    """
     flat: list[Any] = []
+    top_level: set[int] = set()
     for row in raw_rows:
+        top_level.add(len(flat))
         flat.append(row)
         if not isinstance(row, dict):
             continue
@@ -64,12 +73,12 @@ def flatten_markets(raw_rows: Sequence[Any]) -> list[Any]:
                     {
                         "marketType": row.get("marketType"),
                         **child,
-                        "parentMarketId": row.get("marketId"),
+                        "parentMarketId": row.get("marketId", MISSING_PARENT_ID),
                     }
                 )
             else:
                 flat.append(child)
-    return flat
+    return flat, top_level
 
 
 def _timestamp_or_none(series: pd.Series) -> pd.Series:
@@ -83,7 +92,7 @@ def _labels(value: Any) -> str | None:
 
 
 def prepare_markets(raw_rows: Sequence[Any]) -> MarketBatch:
-    flat = flatten_markets(raw_rows)
+    flat, top_level = flatten_markets(raw_rows)
     valid, rejects = validate_rows(flat, MARKET_SCHEMA)
     originals = [flat[position] for position in valid.index]
     parent_ids = [row.get("parentMarketId") for row in originals]
@@ -118,5 +127,5 @@ def prepare_markets(raw_rows: Sequence[Any]) -> MarketBatch:
         },
         columns=MARKET_COLUMNS,
     ).reset_index(drop=True)
-    parents = sum(1 for row in originals if row.get("parentMarketId") is None)
+    parents = sum(1 for position in valid.index if position in top_level)
     return MarketBatch(rows=frame, rejects=rejects, parents=parents, children=len(frame) - parents)

@@ -56,6 +56,7 @@ MARKET_SCHEMA = pa.DataFrameSchema(
     strict=False,
     columns={
         "marketId": _col(int_check(minimum=1)),
+        "parentMarketId": _col(int_check(minimum=1), nullable=True),  # set on children
         "marketTitle": _col(string_check()),
         "status": _col(int_check(allowed=frozenset(range(1, 7)))),
         "statusEnum": _col(string_check(), nullable=True),

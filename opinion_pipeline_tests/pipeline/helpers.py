@@ -46,3 +46,13 @@ def warehouse_fills(conn: duckdb.DuckDBPyConnection) -> Counter:
         (wallet, tx, int(market), side, Decimal(price), Decimal(shares), Decimal(amount), int(ts))
         for wallet, tx, market, side, price, shares, amount, ts in rows
     )
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """Every message of the first step failure, causes included."""
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    parts = []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause
+    return "\n".join(parts)

@@ -7,7 +7,12 @@ import pytest
 
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.settings import warehouse_path
-from opinion_pipeline_tests.pipeline.helpers import run_job, truth_fills, warehouse_fills
+from opinion_pipeline_tests.pipeline.helpers import (
+    failure_text,
+    run_job,
+    truth_fills,
+    warehouse_fills,
+)
 
 
 @pytest.fixture
@@ -105,13 +110,14 @@ def test_wholly_unusable_payload_fails_and_writes_nothing(
     sim = fresh_simulator
     monkeypatch.setenv("OPINION_API_BASE_URL", sim.base_url)
     sim.set_faults(malformed_rate=1.0)
-    result = run_job(instance, "sync_markets")
-    assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data.error
-    assert "none of the" in failure.message and "passed validation" in failure.message
-    with _warehouse().connection() as conn:
-        assert conn.execute("SELECT count(*) FROM markets").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    for job, table in (("sync_markets", "markets"), ("sync_whale_trades", "trades")):
+        result = run_job(instance, job)
+        assert not result.success, job
+        message = failure_text(result)
+        assert "none of the" in message and "passed validation" in message
+        with _warehouse().connection() as conn:
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
 
 
 def test_bad_registry_line_fails_naming_the_line(pipeline_env, instance, tmp_path):
@@ -120,5 +126,5 @@ def test_bad_registry_line_fails_naming_the_line(pipeline_env, instance, tmp_pat
     path.write_text(f"address,label,tags\n{good},one,\n0x1234,broken,\n{good},again,\n")
     result = run_job(instance, "sync_whale_trades")
     assert not result.success
-    message = result.get_step_failure_events()[0].step_failure_data.error.message
+    message = failure_text(result)
     assert "line 3" in message and "line 4" in message and "duplicate" in message
