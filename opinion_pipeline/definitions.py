@@ -7,11 +7,12 @@ from opinion_pipeline import settings
 from opinion_pipeline.assets.analytics import whale_stats
 from opinion_pipeline.assets.maintenance import trades_archive
 from opinion_pipeline.assets.markets import markets
+from opinion_pipeline.assets.operations import OPERATIONS_ASSETS
 from opinion_pipeline.assets.whales import whale_registry, whale_trades
-from opinion_pipeline.jobs import SCHEDULED_JOBS
+from opinion_pipeline.jobs import OPERATIONS_JOBS, SCHEDULED_JOBS
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.schedules import SCHEDULES
+from opinion_pipeline.schedules import OPERATIONS_SCHEDULES, SCHEDULES
 from opinion_pipeline.sensors import SENSORS
 
 
@@ -25,9 +26,12 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 def build_definitions() -> dg.Definitions:
     """Definitions with resources configured from the environment as it is now."""
     return dg.Definitions(
-        assets=[markets, whale_registry, whale_trades, whale_stats, trades_archive],
-        jobs=list(SCHEDULED_JOBS),
-        schedules=SCHEDULES,
+        assets=[
+            markets, whale_registry, whale_trades, whale_stats, trades_archive,
+            *OPERATIONS_ASSETS,
+        ],
+        jobs=[*SCHEDULED_JOBS, *OPERATIONS_JOBS],
+        schedules=[*SCHEDULES, *OPERATIONS_SCHEDULES],
         sensors=SENSORS,
         resources=build_resources(),
         executor=dg.in_process_executor,

@@ -49,7 +49,6 @@ def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
             port=port,
             world_start=world_start,
             clock_speed=1.0,
-            log_path=STATE / "simulator.log",
         )
     )
     env.update(
@@ -90,12 +89,20 @@ def main(argv: list[str] | None = None) -> int:
             f"  Dagster UI:  http://{args.host}:{args.port}\n"
             f"  Instance:    {home}\n"
             f"  Warehouse:   {env.get('OPINION_WAREHOUSE_PATH', data_dir + '/warehouse.duckdb')}\n"
-            "  Query it:    warehouse-query \"SELECT * FROM whale_stats\"\n",
+            '  Query it:    warehouse-query "SELECT * FROM whale_stats"\n',
             flush=True,
         )
         command = [
-            sys.executable, "-m", "dagster", "dev",
-            "-h", args.host, "-p", str(args.port), "-w", str(ROOT / "workspace.yaml"),
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-h",
+            args.host,
+            "-p",
+            str(args.port),
+            "-w",
+            str(ROOT / "workspace.yaml"),
         ]
         try:
             return subprocess.call(command, cwd=ROOT, env=env)

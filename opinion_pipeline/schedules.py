@@ -4,7 +4,6 @@ A tick that finds the previous run of its job still queued or running is skipped
 reason (which run, in what state) shows in the schedule's tick history in the UI.
 """
 
-
 from typing import Any
 
 import dagster as dg
@@ -76,4 +75,29 @@ SCHEDULES = [
     sync_whale_trades_schedule,
     compute_whale_stats_schedule,
     cleanup_old_activity_schedule,
+]
+
+# -- operations (issue 4) ----------------------------------------------------------------------
+from opinion_pipeline.jobs import (  # noqa: E402  (kept with the block it serves)
+    compute_sync_statistics_job,
+    health_check_job,
+    mark_inactive_whales_job,
+    prune_run_history_job,
+)
+
+OPERATIONS_CADENCES = {
+    health_check_job.name: "*/30 * * * *",
+    mark_inactive_whales_job.name: "0 1 * * *",
+    compute_sync_statistics_job.name: "5 * * * *",
+    prune_run_history_job.name: "30 3 * * *",
+}
+
+OPERATIONS_SCHEDULES = [
+    skip_if_running_schedule(job, OPERATIONS_CADENCES[job.name])
+    for job in (
+        health_check_job,
+        mark_inactive_whales_job,
+        compute_sync_statistics_job,
+        prune_run_history_job,
+    )
 ]

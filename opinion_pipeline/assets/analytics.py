@@ -1,6 +1,5 @@
 """Analytics assets derived from the warehouse."""
 
-
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg

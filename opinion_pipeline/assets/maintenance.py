@@ -1,6 +1,5 @@
 """Maintenance assets: retention of old trades and activity."""
 
-
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
@@ -42,9 +41,13 @@ def trades_archive(
     cutoff = now - timedelta(days=days)
     archive_dir = settings.archive_dir()
     with clear_failures(), warehouse.transaction() as conn:
-        result = archive_and_delete(conn, archive_dir, cutoff=cutoff, now=now, run_id=context.run_id)
+        result = archive_and_delete(
+            conn, archive_dir, cutoff=cutoff, now=now, run_id=context.run_id
+        )
         archived_files = conn.execute("SELECT count(*) FROM archive_manifest").fetchone()[0]  # type: ignore[index]
-    context.log.info(f"archived {result.archived} into {len(result.files)} file(s) in {archive_dir}")
+    context.log.info(
+        f"archived {result.archived} into {len(result.files)} file(s) in {archive_dir}"
+    )
     return dg.MaterializeResult(
         metadata={
             "cutoff": cutoff.isoformat(),

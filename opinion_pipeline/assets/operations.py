@@ -4,8 +4,6 @@ The logic is in ``opinion_pipeline.operations``; these wrappers read settings, h
 warehouse only for short blocks (never during the API probe), and record the numbers as metadata.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg

@@ -38,7 +38,10 @@ def payload_check(asset_name: str, report: SyncReport) -> AssetCheckResult:
     failures = report.rejects[:MAX_FAILURES_SHOWN]
     table = markdown_table(
         ["wallet", "row", "reason", "raw row"],
-        [(wallet or "", reject.position, reject.reason, reject.raw_json()) for wallet, reject in failures],
+        [
+            (wallet or "", reject.position, reject.reason, reject.raw_json())
+            for wallet, reject in failures
+        ],
     )
     metadata: dict[str, object] = {
         "fetched": report.items_fetched,

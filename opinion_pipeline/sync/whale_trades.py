@@ -151,8 +151,14 @@ def sync_whale_trades(
             pending.batches.append(batch)
             pending.polled.append(whale.address)
             if whale.address not in watermarks:
-                log.info("history of %s (%s): %d trades [%d/%d]", whale.label, whale.address,
-                         len(batch.rows), done, len(to_poll))
+                log.info(
+                    "history of %s (%s): %d trades [%d/%d]",
+                    whale.label,
+                    whale.address,
+                    len(batch.rows),
+                    done,
+                    len(to_poll),
+                )
             if pending.due():
                 writer.flush(pending)
         writer.flush(pending)

@@ -48,7 +48,9 @@ def _shown(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
 
 
-def _reasons_by_row(error: pa_errors.SchemaErrors, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
+def _reasons_by_row(
+    error: pa_errors.SchemaErrors, rows: Sequence[dict[str, Any]]
+) -> dict[int, str]:
     reasons: dict[int, list[str]] = defaultdict(list)
     cases = error.failure_cases
     for case in cases.itertuples(index=False):

@@ -120,7 +120,9 @@ def prepare_markets(raw_rows: Sequence[Any]) -> MarketBatch:
             "created_at": _timestamp_or_none(valid["createdAt"]),
             "cutoff_at": _timestamp_or_none(valid["cutoffAt"]),
             "resolved_at": _timestamp_or_none(valid["resolvedAt"]),
-            "slug": pd.Series([row.get("slug") for row in originals], index=valid.index, dtype=object),
+            "slug": pd.Series(
+                [row.get("slug") for row in originals], index=valid.index, dtype=object
+            ),
             "labels": pd.Series(
                 [_labels(row.get("labels")) for row in originals], index=valid.index, dtype=object
             ),

@@ -60,7 +60,8 @@ def remove_orphans(conn: duckdb.DuckDBPyConnection, archive_dir: Path) -> int:
 
 def _months(conn: duckdb.DuckDBPyConnection, table: str, cutoff: datetime) -> list[str]:
     rows = conn.execute(
-        f"SELECT DISTINCT strftime(created_at, '%Y-%m') FROM {table} WHERE created_at < ? ORDER BY 1",
+        f"SELECT DISTINCT strftime(created_at, '%Y-%m') FROM {table} "
+        "WHERE created_at < ? ORDER BY 1",
         [cutoff],
     ).fetchall()
     return [month for (month,) in rows]

@@ -102,6 +102,8 @@ def insert_trades(
     ).fetchone()[0]  # type: ignore[index]
     conn.execute("DROP TABLE new_trades")
     return TradeInsert(
-        new=int(new), duplicates=len(rows) - int(new), activity=int(activity),
+        new=int(new),
+        duplicates=len(rows) - int(new),
+        activity=int(activity),
         unknown_market=int(unknown),
     )

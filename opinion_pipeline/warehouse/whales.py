@@ -53,9 +53,7 @@ def sync_registry(conn: duckdb.DuckDBPyConnection, whales: Sequence[Whale]) -> R
     return RegistrySync(listed=len(whales), added=int(added), removed=int(removed))
 
 
-def inactive_wallets_not_due(
-    conn: duckdb.DuckDBPyConnection, poll_minutes: int
-) -> set[str]:
+def inactive_wallets_not_due(conn: duckdb.DuckDBPyConnection, poll_minutes: int) -> set[str]:
     """Inactive whales polled less than ``poll_minutes`` ago: skipped this cycle."""
     rows = conn.execute(
         """
@@ -79,3 +77,56 @@ def mark_polled(conn: duckdb.DuckDBPyConnection, wallets: Iterable[str]) -> None
         )
     finally:
         conn.unregister("polled")
+
+
+def mark_inactive_whales(conn: duckdb.DuckDBPyConnection, after_days: int) -> int:
+    """Active whales with no trade in ``after_days`` days become inactive; returns how many.
+
+    A whale that never traded counts from when it was first listed, so a new whale gets
+    ``after_days`` days before it is polled less often.
+    """
+    marked = conn.execute(
+        """
+        UPDATE whales SET status = 'inactive', inactive_since = now()
+        WHERE status = 'active'
+          AND coalesce(
+                (SELECT max(t.created_at) FROM trades t WHERE t.wallet = whales.address),
+                first_listed_at
+              ) < now() - to_days(CAST(? AS BIGINT))
+        """,
+        [after_days],
+    ).fetchone()[0]  # type: ignore[index]
+    return int(marked)
+
+
+def reactivate_whales_with_recent_trades(
+    conn: duckdb.DuckDBPyConnection, after_days: int, wallets: Iterable[str] | None = None
+) -> int:
+    """Inactive whales with a trade in the last ``after_days`` days become active again.
+
+    The same rule as :func:`mark_inactive_whales`, so the two never disagree: a trade stored
+    late but made recently reactivates, an old trade found by a backfill does not. Meant to run
+    in the sync's write transaction right after its inserts; ``wallets`` limits the work to the
+    wallets just written. Returns how many whales were reactivated.
+    """
+    wallet_filter = ""
+    params: list[object] = []
+    if wallets is not None:
+        wallet_list = sorted(set(wallets))
+        if not wallet_list:
+            return 0
+        wallet_filter = "AND address IN (SELECT unnest(CAST(? AS VARCHAR[])))"
+        params.append(wallet_list)
+    reactivated = conn.execute(
+        f"""
+        UPDATE whales SET status = 'active', inactive_since = NULL
+        WHERE status = 'inactive' {wallet_filter}
+          AND EXISTS (
+                SELECT 1 FROM trades t
+                WHERE t.wallet = whales.address
+                  AND t.created_at >= now() - to_days(CAST(? AS BIGINT))
+              )
+        """,
+        [*params, after_days],
+    ).fetchone()[0]  # type: ignore[index]
+    return int(reactivated)

@@ -49,7 +49,10 @@ def _content_lines(text: str) -> list[tuple[int, str]]:
 
 def _parse_row(number: int, cells: list[str]) -> tuple[Whale | None, str | None]:
     if len(cells) < 2 or len(cells) > 3:
-        return None, f"line {number}: expected 2 or 3 columns (address,label,tags), got {len(cells)}"
+        return (
+            None,
+            f"line {number}: expected 2 or 3 columns (address,label,tags), got {len(cells)}",
+        )
     address = normalise_address(cells[0])
     if address is None:
         return None, f"line {number}: {cells[0].strip()!r} is not an address (0x + 40 hex digits)"
@@ -94,7 +97,9 @@ def parse_whales(text: str, *, source: str = "whales file") -> list[Whale]:
         first_seen[whale.address] = number
         whales.append(whale)
     if problems:
-        raise WhaleRegistryError(f"{source} has {len(problems)} bad line(s):\n" + "\n".join(problems))
+        raise WhaleRegistryError(
+            f"{source} has {len(problems)} bad line(s):\n" + "\n".join(problems)
+        )
     return whales
 
 

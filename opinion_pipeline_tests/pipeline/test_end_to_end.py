@@ -25,7 +25,9 @@ def _warehouse() -> DuckDBWarehouse:
     return DuckDBWarehouse(path=str(warehouse_path()))
 
 
-def test_several_cycles_equal_the_ground_truth(fresh_simulator, pipeline_env, instance, monkeypatch):
+def test_several_cycles_equal_the_ground_truth(
+    fresh_simulator, pipeline_env, instance, monkeypatch
+):
     sim = fresh_simulator
     monkeypatch.setenv("OPINION_API_BASE_URL", sim.base_url)
     assert run_job(instance, "sync_markets").success
@@ -75,8 +77,16 @@ def test_materialization_records_the_sync_log(fresh_simulator, pipeline_env, ins
     assert run_job(instance, "sync_whale_trades").success
     event = instance.get_latest_materialization_event(dg.AssetKey("whale_trades"))
     metadata = event.asset_materialization.metadata
-    for name in ("items_fetched", "new_rows", "duplicates_skipped", "quarantined", "requests",
-                 "retries", "rate_limited_429s", "seconds"):
+    for name in (
+        "items_fetched",
+        "new_rows",
+        "duplicates_skipped",
+        "quarantined",
+        "requests",
+        "retries",
+        "rate_limited_429s",
+        "seconds",
+    ):
         assert name in metadata, name
     assert metadata["new_rows"].value > 0
     assert metadata["requests"].value >= len(fresh_simulator.wallets())

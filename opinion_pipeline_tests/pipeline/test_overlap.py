@@ -19,8 +19,15 @@ JOBS = ["sync_markets", "sync_whale_trades", "compute_whale_stats", "cleanup_old
 
 def _launch(job: str, env: dict[str, str]) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "dagster", "job", "execute",
-        "-m", "opinion_pipeline.definitions", "-j", job,
+        sys.executable,
+        "-m",
+        "dagster",
+        "job",
+        "execute",
+        "-m",
+        "opinion_pipeline.definitions",
+        "-j",
+        job,
     ]
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -17,7 +17,9 @@ from opinion_pipeline_tests.factories import trade_row, wallet
 def _query(path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "opinion_pipeline.cli.query", "--path", str(path), *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

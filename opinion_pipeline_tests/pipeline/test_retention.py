@@ -31,11 +31,15 @@ def _seed(warehouse: DuckDBWarehouse, ages_days: list[float]) -> None:
 
 def _archived_keys(directory: Path, table: str) -> list[str]:
     pattern = (directory / table / "**" / "*.parquet").as_posix()
-    return sorted(k for (k,) in duckdb.sql(f"SELECT trade_key FROM read_parquet('{pattern}')").fetchall())
+    return sorted(
+        k for (k,) in duckdb.sql(f"SELECT trade_key FROM read_parquet('{pattern}')").fetchall()
+    )
 
 
 def _keys(conn, table: str, where: str = "true") -> list[str]:
-    return sorted(k for (k,) in conn.execute(f"SELECT trade_key FROM {table} WHERE {where}").fetchall())
+    return sorted(
+        k for (k,) in conn.execute(f"SELECT trade_key FROM {table} WHERE {where}").fetchall()
+    )
 
 
 def test_cleanup_job_archives_then_deletes_exactly_the_old_rows(pipeline_env):
@@ -67,9 +71,12 @@ def test_cleanup_job_archives_then_deletes_exactly_the_old_rows(pipeline_env):
         files_before = sorted(archive_dir().rglob("*.parquet"))
         again = run_job(instance, "cleanup_old_activity")
         assert again.success
-        assert again.asset_materializations_for_node("trades_archive")[0].metadata[
-            "trades_archived"
-        ].value == 0
+        assert (
+            again.asset_materializations_for_node("trades_archive")[0]
+            .metadata["trades_archived"]
+            .value
+            == 0
+        )
         assert sorted(archive_dir().rglob("*.parquet")) == files_before
 
 
@@ -95,7 +102,9 @@ def test_refuses_a_cutoff_in_the_future(tmp_path):
     _seed(warehouse, [1, 100])
     now = datetime.now(timezone.utc)
     with pytest.raises(RetentionRefused, match="future"), warehouse.transaction() as conn:
-        archive_and_delete(conn, tmp_path / "a", cutoff=now + timedelta(days=1), now=now, run_id=None)
+        archive_and_delete(
+            conn, tmp_path / "a", cutoff=now + timedelta(days=1), now=now, run_id=None
+        )
     with warehouse.connection() as conn:
         assert conn.execute("SELECT count(*) FROM trades").fetchone()[0] == 2
 
@@ -105,7 +114,9 @@ def test_refuses_to_delete_every_row(tmp_path):
     _seed(warehouse, [100, 120])
     now = datetime.now(timezone.utc)
     with pytest.raises(RetentionRefused, match="every row"), warehouse.transaction() as conn:
-        archive_and_delete(conn, tmp_path / "a", cutoff=now - timedelta(days=90), now=now, run_id=None)
+        archive_and_delete(
+            conn, tmp_path / "a", cutoff=now - timedelta(days=90), now=now, run_id=None
+        )
     with warehouse.connection() as conn:
         assert conn.execute("SELECT count(*) FROM trades").fetchone()[0] == 2
     assert not (tmp_path / "a").exists() or not list((tmp_path / "a").rglob("*.parquet"))

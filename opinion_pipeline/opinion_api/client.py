@@ -1,0 +1,368 @@
+"""OpinionAPI: the Opinion OpenAPI client, as a Dagster resource and as a plain object.
+
+Endpoint methods return the venue's rows as dicts, in API order, untouched (decimals stay
+strings): validation and typing happen downstream, where failures can be quarantined.
+
+Missing key (decision): in Dagster 1.13 an *unset* ``EnvVar("OPINION_API_KEY")`` fails config
+post-processing before any resource code runs, with Dagster's generic "You have attempted to
+fetch the environment variable ... which is not set". So definitions should build the resource
+with ``OpinionAPI.from_env()``: it passes ``EnvVar("OPINION_API_KEY")`` (the UI shows only the
+name) when the variable is set, and ``""`` otherwise, so the run fails in
+``setup_for_execution`` with MISSING_KEY_MESSAGE (how to get a key, how to use the simulator).
+Run workers re-import the definitions, so the check sees the run's own environment. Plain use
+(``OpinionAPI(api_key=...)``) checks the key lazily, before the first request.
+"""
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr, field_validator
+
+from opinion_pipeline.opinion_api import errors
+from opinion_pipeline.opinion_api.paging import WalletTrades, page_rows, walk_wallet_trades
+from opinion_pipeline.opinion_api.rate_limiter import RateLimiter, default_limiter_dir
+from opinion_pipeline.opinion_api.stats import Stats
+from opinion_pipeline.opinion_api.transport import Transport, describe_route
+
+PRODUCTION_BASE_URL = "https://openapi.opinion.trade/openapi"
+UNOFFICIAL_LEADERBOARD_URL = "https://proxy.opinion.trade:8443/api/bsc/api/v2/leaderboard"
+PAGE_LIMIT = 20  # the venue's maximum; larger values are undocumented
+MAX_PAGES = 100_000  # runaway guard for a server that never reports an end
+MARKET_STATUSES = (None, "activated", "resolved")
+LEADERBOARD_TYPES = ("volume", "profit", "points")
+LEADERBOARD_PERIODS = (0, 1, 7, 30)
+_WALLET_RE = re.compile(r"0x[0-9a-fA-F]{40}")
+# Non-secret settings from_env() takes from the environment when set.
+_ENV_FIELDS = {
+    "base_url": "OPINION_API_BASE_URL",
+    "leaderboard_url": "OPINION_LEADERBOARD_URL",
+    "limiter_dir": "OPINION_RATE_LIMIT_DIR",
+}
+
+__all__ = ["PRODUCTION_BASE_URL", "OpinionAPI", "WalletTrades"]
+
+
+def _check_url(value: Any, name: str) -> Any:
+    if isinstance(value, EnvVar):  # resolved and validated again at run time
+        return value
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"{name} must be an http(s) URL such as {PRODUCTION_BASE_URL!r} "
+            f"(the simulator prints its own), got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+class _Masked:
+    """Shows an EnvVar by name and a literal key as '***' in reprs."""
+
+    def __init__(self, value: str) -> None:
+        self._text = (
+            f"EnvVar({value.env_var_name!r})"
+            if isinstance(value, EnvVar)
+            else repr("***" if value else "")
+        )
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+def _resolve(value: str) -> str:
+    """An EnvVar used outside Dagster: read the variable now."""
+    return (value.get_value() or "") if isinstance(value, EnvVar) else value
+
+
+class OpinionAPI(ConfigurableResource):
+    """Opinion OpenAPI client: paced, retried, typed errors; never leaks the key.
+
+    Thread-safe: one ``requests.Session`` per thread, one shared cross-process rate limiter.
+
+    Why 14.4 requests/second by default: the venue allows 15/s per key, which the simulator
+    models as a token bucket of 15 refilled at 15/s. We pace strictly (one slot every 1/14.4 s,
+    no burst), so the bucket is never drained by us, only by jitter: requests bunching on the
+    way (a scheduler or network stall releasing queued requests together). The bucket's
+    capacity absorbs such bunching and the 0.6 token/s surplus (4%) refills it within seconds,
+    so 429s do not happen; and 14.4/15 = 0.96 still meets the project's >= 0.95 utilisation
+    target. Closer to 15 the surplus becomes too thin to absorb repeated stalls.
+    """
+
+    base_url: str = Field(
+        default=PRODUCTION_BASE_URL,
+        description="OpenAPI root (env OPINION_API_BASE_URL); the simulator prints its own.",
+    )
+    api_key: str = Field(
+        default="",
+        description="API key sent in the `apikey` header. Use OpinionAPI.from_env() or "
+        "EnvVar('OPINION_API_KEY'); never a literal (the UI would show it).",
+    )
+    leaderboard_url: str = Field(
+        default=UNOFFICIAL_LEADERBOARD_URL,
+        description="UNOFFICIAL leaderboard endpoint (undocumented; may change or vanish).",
+    )
+    rate_limit_per_second: float = Field(
+        default=14.4,
+        gt=0,
+        description="Requests/second for this key across all processes on this machine. The "
+        "venue allows 15/s; 14.4 (96%) leaves 0.6 token/s of headroom so timing jitter never "
+        "drains the venue's 15-token bucket.",
+    )
+    max_retries: int = Field(default=3, ge=0, le=10, description="Retries after the first try.")
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="TCP/TLS connect timeout.")
+    read_timeout_s: float = Field(default=20.0, gt=0, description="Timeout between body bytes.")
+    backoff_base_s: float = Field(
+        default=0.5, ge=0, description="First retry waits up to this (full jitter), then doubles."
+    )
+    backoff_max_s: float = Field(default=8.0, ge=0, description="Cap of one backoff wait.")
+    limiter_dir: str | None = Field(
+        default=None,
+        description="Directory of the shared rate-limiter state (default: a per-user directory "
+        "under the system temp dir). Processes must share it to share the budget.",
+    )
+    chain_id: str = Field(default="56", description="chainId query parameter (BNB Chain).")
+
+    _stats: Stats = PrivateAttr(default_factory=Stats)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _transport: Transport | None = PrivateAttr(default=None)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _valid_base_url(cls, value: Any) -> Any:
+        return _check_url(value, "OPINION_API_BASE_URL (base_url)")
+
+    @field_validator("leaderboard_url", mode="before")
+    @classmethod
+    def _valid_leaderboard_url(cls, value: Any) -> Any:
+        return _check_url(value, "leaderboard_url")
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "OpinionAPI":
+        """The resource for Definitions: key via EnvVar when set, else "" (clear error at run).
+
+        Also reads OPINION_API_BASE_URL, OPINION_LEADERBOARD_URL and OPINION_RATE_LIMIT_DIR
+        when set; keyword ``overrides`` win over everything.
+        """
+        kwargs: dict[str, Any] = {}
+        kwargs["api_key"] = (
+            EnvVar("OPINION_API_KEY") if os.environ.get("OPINION_API_KEY", "").strip() else ""
+        )
+        for name, env in _ENV_FIELDS.items():
+            value = os.environ.get(env, "").strip()
+            if value:
+                kwargs[name] = value
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    # -- secrets stay out of every representation ------------------------------------------
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            if name == "api_key":
+                yield name, _Masked(value)
+            else:
+                yield name, value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.__repr_str__(', ')})"
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Fail the run at resource init, before any step, if the key is missing."""
+        self._get_transport()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP sessions (the client stays usable; sessions reopen on demand)."""
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+    def _get_transport(self) -> Transport:
+        transport = self._transport
+        if transport is not None:
+            return transport
+        with self._lock:
+            if self._transport is None:
+                self._transport = self._build_transport()
+            return self._transport
+
+    def _build_transport(self) -> Transport:
+        key = _resolve(self.api_key).strip()
+        if not key:
+            raise errors.MissingAPIKeyError()
+        base_url = _check_url(_resolve(self.base_url), "OPINION_API_BASE_URL (base_url)")
+        directory = self.limiter_dir or str(default_limiter_dir())
+        limiter = RateLimiter.for_key(
+            directory, key, urlsplit(base_url).netloc, self.rate_limit_per_second
+        )
+        return Transport(
+            api_key=key,
+            limiter=limiter,
+            stats=self._stats,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+            max_retries=self.max_retries,
+            backoff_base_s=self.backoff_base_s,
+            backoff_max_s=self.backoff_max_s,
+        )
+
+    # -- stats ----------------------------------------------------------------------------------
+    def stats(self) -> dict[str, float]:
+        """Counters since creation or reset: requests, retries, rate_limited (429s), errors,
+        limiter_wait_s, backoff_wait_s, pages, shift_duplicates_dropped, restarts, ..."""
+        return self._stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self._stats.reset()
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return _resolve(self.base_url).rstrip("/") + path
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        transport = self._get_transport()
+        return transport.get(self._url(path), params)
+
+    def _read_page(
+        self, path: str, page: int, extra: dict[str, Any] | None = None
+    ) -> tuple[int | None, list[dict[str, Any]]]:
+        params = {**(extra or {}), "page": page, "limit": PAGE_LIMIT, "chainId": self.chain_id}
+        result = self._get(path, params)
+        self._stats.add("pages")
+        return page_rows(result, describe_route(self._url(path), params))
+
+    def iter_pages(
+        self, path: str, extra: dict[str, Any] | None = None
+    ) -> Iterator[tuple[int | None, list[dict[str, Any]]]]:
+        """Yield (total, rows) per page, from page 1 until a short/empty page or ``total``."""
+        for page in range(1, MAX_PAGES + 1):
+            total, rows = self._read_page(path, page, extra)
+            yield total, rows
+            if len(rows) < PAGE_LIMIT or (total is not None and page * PAGE_LIMIT >= total):
+                return
+
+    # -- markets --------------------------------------------------------------------------------
+    def iter_market_pages(self, status: str | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Market rows page by page (marketType=2: binary and categorical)."""
+        if status not in MARKET_STATUSES:
+            raise errors.OpinionConfigError(
+                f"status must be one of {MARKET_STATUSES}, got {status!r}"
+            )
+        extra: dict[str, Any] = {"marketType": 2}
+        if status is not None:
+            extra["status"] = status
+        for _total, rows in self.iter_pages("/market", extra):
+            yield rows
+
+    def list_markets(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every market (all pages), API order; a market repeated by a page shift is kept once."""
+        seen: set[Any] = set()
+        out: list[dict[str, Any]] = []
+        for rows in self.iter_market_pages(status):
+            for row in rows:
+                market_id = row.get("marketId")
+                if market_id is not None and market_id in seen:
+                    self._stats.add("shift_duplicates_dropped")
+                    continue
+                seen.add(market_id)
+                out.append(row)
+        return out
+
+    def get_market(self, market_id: int) -> dict[str, Any]:
+        """One market's ``data`` dict (binary or categorical parent without children)."""
+        return self._data(f"/market/{int(market_id)}")
+
+    def get_categorical_market(self, market_id: int) -> dict[str, Any]:
+        """A categorical market's ``data`` dict with ``childMarkets`` filled."""
+        return self._data(f"/market/categorical/{int(market_id)}")
+
+    def _data(self, path: str) -> dict[str, Any]:
+        result = self._get(path)
+        data = result.get("data") if isinstance(result, dict) else None
+        if not isinstance(data, dict):
+            route = describe_route(self._url(path))
+            raise errors.OpinionPayloadError(f"{route} returned no result.data object", route=route)
+        return data
+
+    # -- wallets --------------------------------------------------------------------------------
+    def fetch_wallet_trades(
+        self,
+        wallet: str,
+        *,
+        watermark: int | None = None,
+        max_pages: int | None = None,
+        on_page: Callable[[int, int | None, list[dict[str, Any]]], None] | None = None,
+    ) -> WalletTrades:
+        """A wallet's filled trades, newest first (see ``paging.walk_wallet_trades``).
+
+        ``watermark`` (Unix seconds of the newest stored trade): stop after the first page
+        reaching strictly older trades; trades *at* the watermark are returned (equal
+        timestamps are distinct trades). None reads the full history. ``on_page(page, total,
+        rows)`` is called after each page read (progress, tests).
+        """
+        wallet = _check_wallet(wallet)
+        if watermark is not None and watermark > 10**11:
+            raise errors.OpinionConfigError(
+                f"watermark {watermark} looks like milliseconds; the API uses Unix seconds"
+            )
+        path = f"/trade/user/{wallet}"
+
+        def read(page: int) -> tuple[int | None, list[dict[str, Any]]]:
+            total, rows = self._read_page(path, page)
+            if on_page is not None:
+                on_page(page, total, rows)
+            return total, rows
+
+        result = walk_wallet_trades(
+            wallet, read, page_limit=PAGE_LIMIT, watermark=watermark, max_pages=max_pages
+        )
+        self._stats.add("shift_duplicates_dropped", result.shift_duplicates_dropped)
+        self._stats.add("restarts", result.restarts)
+        return result
+
+    def list_wallet_positions(self, wallet: str) -> list[dict[str, Any]]:
+        """A wallet's open positions (all pages, API order: largest first)."""
+        wallet = _check_wallet(wallet)
+        return [row for _t, rows in self.iter_pages(f"/positions/user/{wallet}") for row in rows]
+
+    def unofficial_leaderboard(
+        self, data_type: str = "volume", period: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """UNOFFICIAL: the web app's leaderboard (not in the API docs; may break without notice).
+
+        Rows: walletAddress, userName, rankingValue (decimal string, can be "" or "0"), ...
+        Use it only for optional whale discovery. ``period`` 0 = all time, else days.
+        Its requests share the key's pacing with the API routes (one budget per key).
+        """
+        if data_type not in LEADERBOARD_TYPES:
+            raise errors.OpinionConfigError(f"data_type must be one of {LEADERBOARD_TYPES}")
+        if period not in LEADERBOARD_PERIODS:
+            raise errors.OpinionConfigError(f"period must be one of {LEADERBOARD_PERIODS}")
+        transport = self._get_transport()
+        params = {
+            "limit": int(limit),
+            "dataType": data_type,
+            "chainId": self.chain_id,
+            "period": period,
+        }
+        url = _resolve(self.leaderboard_url)
+        result = transport.get(url, params)
+        _total, rows = page_rows(result, describe_route(url, params))
+        return rows
+
+
+def _check_wallet(wallet: str) -> str:
+    """Addresses go into the URL path, so only a 0x + 40 hex string is accepted."""
+    if not isinstance(wallet, str) or not _WALLET_RE.fullmatch(wallet.strip()):
+        raise errors.OpinionConfigError(f"not a wallet address (0x + 40 hex digits): {wallet!r}")
+    return wallet.strip()

@@ -1,0 +1,5 @@
+"""Dagster resources of the pipeline."""
+
+from opinion_pipeline.opinion_api import OpinionAPI
+
+__all__ = ["OpinionAPI"]
