@@ -9,6 +9,7 @@ from opinion_pipeline.assets.maintenance import trades_archive
 from opinion_pipeline.assets.markets import markets
 from opinion_pipeline.assets.operations import OPERATIONS_ASSETS
 from opinion_pipeline.assets.whales import whale_registry, whale_trades
+from opinion_pipeline.first_run import first_run_sensor
 from opinion_pipeline.jobs import OPERATIONS_JOBS, SCHEDULED_JOBS
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
@@ -32,7 +33,7 @@ def build_definitions() -> dg.Definitions:
         ],
         jobs=[*SCHEDULED_JOBS, *OPERATIONS_JOBS],
         schedules=[*SCHEDULES, *OPERATIONS_SCHEDULES],
-        sensors=SENSORS,
+        sensors=[*SENSORS, first_run_sensor],
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

@@ -12,6 +12,7 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".run" / "simulator"
+GRACEFUL_STOP_S = 60
 
 
 def _persisted(path: Path, make: str) -> str:
@@ -68,6 +70,28 @@ def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
     )
 
 
+def _run_until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run dagster dev; on Ctrl-C let it shut down gracefully before the simulator stops.
+
+    A terminal's Ctrl-C reaches the whole process group, dagster dev included; forwarding
+    SIGINT covers a launcher stopped on its own. Killing it outright would orphan its runs.
+    """
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+            try:
+                return process.wait(timeout=GRACEFUL_STOP_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                return process.wait()
+            except KeyboardInterrupt:
+                continue
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("OPINION_UI_HOST", "127.0.0.1"))
@@ -104,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             "-w",
             str(ROOT / "workspace.yaml"),
         ]
-        try:
-            return subprocess.call(command, cwd=ROOT, env=env)
-        except KeyboardInterrupt:
-            return 130
+        return _run_until_stopped(command, env)
 
 
 if __name__ == "__main__":
