@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from opinion_pipeline.definitions import build_definitions
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: dagster.yaml, workspace.yaml, deploy/
 
 
 def run_job(instance: dg.DagsterInstance, job_name: str, **kwargs) -> dg.ExecuteInProcessResult:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
+import yaml
 
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.settings import warehouse_path
 from opinion_pipeline_tests.pipeline.helpers import (
+    ROOT,
     failure_text,
     run_job,
     truth_fills,
@@ -138,3 +140,19 @@ def test_bad_registry_line_fails_naming_the_line(pipeline_env, instance, tmp_pat
     assert not result.success
     message = failure_text(result)
     assert "line 3" in message and "line 4" in message and "duplicate" in message
+
+
+def test_sync_progress_shows_in_the_run_logs(fresh_simulator, pipeline_env, monkeypatch):
+    """dagster.yaml makes the opinion_pipeline loggers part of each run's event log."""
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    monkeypatch.setenv("OPINION_API_BASE_URL", fresh_simulator.base_url)
+    with dg.instance_for_test(overrides={"python_logs": config["python_logs"]}) as instance:
+        result = run_job(instance, "sync_whale_trades")
+        assert result.success
+        messages = [
+            record.user_message
+            for record in instance.all_logs(result.run_id)
+            if record.user_message
+        ]
+    assert any("full history of" in message for message in messages)
+    assert any(message.startswith("whale sync:") for message in messages)

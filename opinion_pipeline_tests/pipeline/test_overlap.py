@@ -6,14 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.settings import warehouse_path
+from opinion_pipeline_tests.pipeline.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 JOBS = ["sync_markets", "sync_whale_trades", "compute_whale_stats", "cleanup_old_activity"]
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from opinion_pipeline.definitions import build_definitions
-from opinion_pipeline_tests.pipeline.helpers import run_job
+from opinion_pipeline_tests.pipeline.helpers import ROOT, run_job
 from opinion_pipeline_tests.postgres import temporary_database
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.postgres
 
