@@ -9,13 +9,14 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from opinion_pipeline import settings
+from opinion_pipeline.assets import catalog
+from opinion_pipeline.assets.catalog import column_schema
 from opinion_pipeline.assets.constants import MAINTENANCE, OWNERS, WHALE_TRADES
 from opinion_pipeline.assets.markdown import markdown_table
 from opinion_pipeline.operations import health
 from opinion_pipeline.operations.inactive import update_whale_status
 from opinion_pipeline.operations.run_history import prune_runs
 from opinion_pipeline.operations.sync_stats import compute_sync_stats, stats_markdown, totals
-from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 
 PIPELINE_HEALTH = "pipeline_health"
@@ -59,6 +60,7 @@ class HealthConfig(dg.Config):
     kinds={"duckdb", "python"},
     owners=OWNERS,
     check_specs=_health_specs(),
+    metadata=column_schema(catalog.HEALTH_REPORT),
     description=(
         "Every 30 minutes: is the warehouse reachable, is each table within its warning and error "
         "sizes (OPINION_HEALTH_THRESHOLDS), is quarantine growing, does the API accept the key. "
@@ -79,11 +81,7 @@ def pipeline_health(
     probing = DuckDBWarehouse(path=warehouse.path, lock_timeout_s=config.lock_timeout_s)
     probe = health.probe_warehouse(probing, list(tunables.health_thresholds), since)
     # The API probe runs after the warehouse block has closed: never hold the lock over HTTP.
-    client = OpinionAPI.from_env(**settings.api_overrides())
-    try:
-        api = health.api_check(PIPELINE_HEALTH, client)
-    finally:
-        client.close()
+    api = health.api_check_from_env(PIPELINE_HEALTH)
     results = [
         health.reachable_check(PIPELINE_HEALTH, probe, warehouse.path),
         api,
@@ -120,6 +118,7 @@ class WhaleStatusConfig(dg.Config):
     kinds={"duckdb"},
     owners=OWNERS,
     deps=[WHALE_TRADES],
+    metadata=column_schema("whales"),
     description=(
         "Daily: whales with no trade for OPINION_INACTIVE_AFTER_DAYS (90) become inactive "
         "(polled at most every OPINION_INACTIVE_POLL_MINUTES); inactive whales with a recent "
@@ -153,6 +152,7 @@ class SyncStatisticsConfig(dg.Config):
     group_name=MAINTENANCE,
     kinds={"python"},
     owners=OWNERS,
+    metadata=column_schema(catalog.SYNC_STATISTICS),
     description=(
         "Hourly, from the Dagster run history: per job over the last 24 h, runs, success rate, "
         "failures, p50/p95 duration, API requests and 429s (the sync-log dashboard)."
@@ -185,6 +185,7 @@ class RunHistoryConfig(dg.Config):
     group_name=MAINTENANCE,
     kinds={"parquet"},
     owners=OWNERS,
+    metadata=column_schema(catalog.RUN_HISTORY),
     description=(
         "Daily: Dagster runs older than OPINION_RUN_RETENTION_DAYS (30) summarised one row per run "
         "into Parquet under OPINION_ARCHIVE_DIR/runs, then deleted from the Dagster instance "

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import dagster as dg
 import pytest
 
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
@@ -38,6 +39,9 @@ def test_all_jobs_at_once_repeatedly_all_succeed(pipeline_env, simulator, tmp_pa
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    # Create the instance's storage once, as `dagster dev` does before any run is launched;
+    # four processes creating a fresh SQLite instance at the same moment would race.
+    dg.DagsterInstance.from_config(str(home)).dispose()
     env = {**os.environ, **pipeline_env, "DAGSTER_HOME": str(home)}
     for round_number in range(2):
         processes = {job: _launch(job, env) for job in JOBS}

@@ -14,10 +14,10 @@ EXPECTED = {
 }
 
 
-def test_four_schedules_with_seed_cadences_in_utc_running_by_default():
+def test_the_seed_schedules_with_their_cadences_in_utc_running_by_default():
     defs = build_definitions()
     schedules = {schedule.name: schedule for schedule in defs.schedules}
-    assert set(schedules) == set(EXPECTED)
+    assert set(EXPECTED) <= set(schedules)
     for name, (job_name, cron) in EXPECTED.items():
         schedule = schedules[name]
         assert schedule.job_name == job_name

@@ -1,0 +1,230 @@
+"""sync-log: recent runs per job from the Dagster instance, with the ingest counts and errors.
+
+The terminal form of the seeds' ``select * from syncLogs where status='failed'``:
+
+    sync-log                          # the last 10 runs of every job
+    sync-log --status failed --since 24h
+    sync-log --job sync_whale_trades --limit 50 --json
+
+Reads the instance at $DAGSTER_HOME (the same one the daemon and webserver use); it never
+opens the warehouse, so it works while syncs run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from opinion_pipeline.operations.runs import RunSummary, summarise
+
+STATUS_ALIASES = {
+    "success": "SUCCESS", "succeeded": "SUCCESS", "ok": "SUCCESS",
+    "failed": "FAILURE", "failure": "FAILURE", "error": "FAILURE",
+    "canceled": "CANCELED", "cancelled": "CANCELED",
+    "canceling": "CANCELING", "cancelling": "CANCELING",
+    "running": "STARTED", "started": "STARTED", "starting": "STARTING",
+    "queued": "QUEUED", "not_started": "NOT_STARTED",
+}  # fmt: skip
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+# (column header, sync number) shown per run; "-" when the run recorded none.
+COUNT_COLUMNS = (
+    ("FETCHED", "items_fetched"),
+    ("NEW", "new_rows"),
+    ("QUAR", "quarantined"),
+    ("REQ", "requests"),
+    ("429", "rate_limited_429s"),
+)
+SCAN_FOR_JOB_NAMES = 1_000
+
+
+class UsageError(Exception):
+    """Bad arguments or environment: printed without a traceback, exit code 2."""
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """'90s', '30m', '24h', '7d', '2w', or an ISO date/time (UTC unless it says otherwise)."""
+    match = _DURATION.match(value)
+    if match:
+        return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(
+            f"--since {value!r}: use a duration like 30m, 24h, 7d or a date like 2026-01-31"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def parse_statuses(value: str | None) -> list[dg.DagsterRunStatus]:
+    if not value:
+        return []
+    statuses = []
+    for word in (part.strip() for part in value.split(",")):
+        name = STATUS_ALIASES.get(word.lower(), word.upper())
+        try:
+            statuses.append(dg.DagsterRunStatus(name))
+        except ValueError:
+            known = ", ".join(sorted(STATUS_ALIASES))
+            raise UsageError(f"--status {word!r} is not a run status (one of: {known})") from None
+    return statuses
+
+
+def open_instance() -> dg.DagsterInstance:
+    home = os.environ.get("DAGSTER_HOME", "").strip()
+    if not home:
+        raise UsageError(
+            "DAGSTER_HOME is not set. Point it at the Dagster instance directory the pipeline "
+            "runs with (the one holding dagster.yaml), e.g. `export DAGSTER_HOME=$PWD/.dagster`."
+        )
+    if not Path(home).is_dir():
+        raise UsageError(f"DAGSTER_HOME={home} is not a directory: no Dagster instance there.")
+    return dg.DagsterInstance.get()
+
+
+def job_names(instance: dg.DagsterInstance) -> list[str]:
+    """The project's jobs plus any other job seen among the most recent runs."""
+    from opinion_pipeline.jobs import OPERATIONS_JOBS, SCHEDULED_JOBS
+
+    names = {job.name for job in (*SCHEDULED_JOBS, *OPERATIONS_JOBS)}
+    names.update(record.dagster_run.job_name for record in instance.get_run_records(
+        limit=SCAN_FOR_JOB_NAMES
+    ))
+    return sorted(names)
+
+
+def collect(
+    instance: dg.DagsterInstance,
+    jobs: Sequence[str],
+    statuses: list[dg.DagsterRunStatus],
+    since: datetime | None,
+    limit: int,
+) -> dict[str, list[RunSummary]]:
+    """Up to ``limit`` runs per job, newest first; jobs without a matching run are left out."""
+    now = datetime.now(timezone.utc)
+    found: dict[str, list[RunSummary]] = {}
+    for job in jobs:
+        records = instance.get_run_records(
+            dg.RunsFilter(job_name=job, statuses=statuses, created_after=since), limit=limit
+        )
+        if records:
+            found[job] = [summarise(instance, record, now=now) for record in records]
+    return found
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _count(summary: RunSummary, name: str) -> str:
+    value = summary.numbers.get(name)
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _first_line(text: str, width: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _align(rows: list[list[str]], left_columns: int = 2) -> list[str]:
+    """Columns padded to a common width: text left-aligned, numbers right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.ljust(width) if i < left_columns else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def render_text(found: dict[str, list[RunSummary]]) -> str:
+    headers = ["STATUS", "STARTED (UTC)", "DURATION", *(h for h, _ in COUNT_COLUMNS), "RUN"]
+    blocks = []
+    for job, summaries in found.items():
+        rows = [
+            [
+                s.status,
+                (s.started_at or s.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                _duration(s.duration_s),
+                *(_count(s, name) for _, name in COUNT_COLUMNS),
+                s.run_id[:8],
+            ]
+            for s in summaries
+        ]
+        lines = _align([headers, *rows])
+        failed = sum(1 for s in summaries if s.status == "FAILURE")
+        out = [f"{job}  ({len(summaries)} run(s) shown, {failed} failed)", "  " + lines[0]]
+        for summary, line in zip(summaries, lines[1:], strict=True):
+            out.append("  " + line)
+            if summary.error:
+                out.append(f"      error: {_first_line(summary.error)}")
+        blocks.append("\n".join(out))
+    return "\n\n".join(blocks)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sync-log",
+        description="Recent pipeline runs per job from the Dagster instance at $DAGSTER_HOME: "
+        "status, start, duration, items fetched, new rows, quarantined, requests, 429s, "
+        "and the error of failed runs.",
+    )
+    parser.add_argument("--job", action="append", help="only this job (repeatable)")
+    parser.add_argument(
+        "--status", help="only these statuses, comma-separated: success, failed, canceled, "
+        "running, queued (or Dagster's names)"
+    )
+    parser.add_argument("--limit", type=int, default=10, help="runs per job (default 10)")
+    parser.add_argument("--since", help="only runs created since: 30m, 24h, 7d, or a date")
+    parser.add_argument("--json", action="store_true", help="one JSON array of runs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        now = datetime.now(timezone.utc)
+        since = parse_since(args.since, now) if args.since else None
+        statuses = parse_statuses(args.status)
+        instance = open_instance()
+    except UsageError as error:
+        print(f"sync-log: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a dagster.yaml that does not load, a database that is down
+        print(
+            f"sync-log: cannot open the Dagster instance at $DAGSTER_HOME: "
+            f"{type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    with instance:
+        jobs = args.job or job_names(instance)
+        found = collect(instance, jobs, statuses, since, args.limit)
+    if args.json:
+        runs = [summary.as_json() for summaries in found.values() for summary in summaries]
+        print(json.dumps(runs, indent=2))
+    elif not found:
+        print("no runs match", file=sys.stderr)
+    else:
+        print(render_text(found))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
