@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from opinion_pipeline import settings
+from opinion_pipeline.assets.catalog import column_schema
 from opinion_pipeline.assets.constants import (
     MAINTENANCE,
     OWNERS,
@@ -27,6 +28,7 @@ class RetentionConfig(dg.Config):
     kinds={"parquet", "duckdb"},
     owners=OWNERS,
     deps=[WHALE_TRADES, WHALE_ACTIVITY],
+    metadata=column_schema("archive_manifest"),
     description=(
         "Trades and activity older than the retention window (OPINION_RETENTION_DAYS, default 90) "
         "written to Parquet (one file set per month under OPINION_ARCHIVE_DIR) and only then "
