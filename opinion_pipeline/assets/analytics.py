@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
+from opinion_pipeline.assets.catalog import column_schema
 from opinion_pipeline.assets.constants import ANALYTICS, OWNERS, WHALE_STATS, WHALE_TRADES
 from opinion_pipeline.assets.markdown import markdown_table
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
@@ -18,6 +19,7 @@ TOP_WHALES_SHOWN = 10
     kinds={"duckdb"},
     owners=OWNERS,
     deps=[WHALE_TRADES],
+    metadata=column_schema("whale_stats"),
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2)),
     description=(
         "Per whale: total, 24 h, 7 d and 30 d USD volume, trade, buy and sell counts, distinct "

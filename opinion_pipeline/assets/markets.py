@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from opinion_pipeline.assets.catalog import column_schema
 from opinion_pipeline.assets.constants import INGEST, MARKETS, OWNERS, PAYLOAD_CHECK
 from opinion_pipeline.assets.reporting import clear_failures, payload_check, sync_metadata
 from opinion_pipeline.opinion_api import OpinionAPI
@@ -16,6 +17,7 @@ from opinion_pipeline.sync.markets import sync_markets
     group_name=INGEST,
     kinds={"python", "duckdb"},
     owners=OWNERS,
+    metadata=column_schema("markets"),
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=15)),
     description=(
         "Every Opinion market (binary and categorical, every status), upserted on market_id. "

@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from opinion_pipeline import settings
+from opinion_pipeline.assets.catalog import column_schema
 from opinion_pipeline.assets.constants import (
     INGEST,
     OWNERS,
@@ -28,6 +29,7 @@ LATEST_ACTIVITY_SHOWN = 10
     group_name=INGEST,
     kinds={"csv", "duckdb"},
     owners=OWNERS,
+    metadata=column_schema("whales"),
     description=(
         "Tracked wallets, loaded from the registry file (OPINION_WHALES_FILE: address,label,tags) "
         "at every sync. A malformed or duplicated line fails the run naming its line number. "
@@ -73,6 +75,7 @@ def _latest_activity_markdown(warehouse: DuckDBWarehouse) -> tuple[int, str]:
             kinds={"python", "duckdb"},
             owners=OWNERS,
             deps=[WHALE_REGISTRY],
+            metadata=column_schema("trades"),
             freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=5)),
             description=(
                 "Every trade of every tracked whale, synced incrementally (newest first, stopping "
@@ -86,6 +89,7 @@ def _latest_activity_markdown(warehouse: DuckDBWarehouse) -> tuple[int, str]:
             kinds={"duckdb"},
             owners=OWNERS,
             deps=[WHALE_TRADES],
+            metadata=column_schema("whale_activity"),
             description=(
                 "Feed of new whale trades worth at least OPINION_WHALE_ALERT_USD (default 10,000), "
                 "written in the same transaction as the trades. Table: whale_activity."

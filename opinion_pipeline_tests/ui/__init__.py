@@ -1,0 +1,1 @@
+"""Tests of the Dagster UI as users use it: catalog, GraphQL API, headless browser."""
