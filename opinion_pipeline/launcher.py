@@ -20,7 +20,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STATE = ROOT / ".run" / "simulator"
 GRACEFUL_STOP_S = 60
 
 
@@ -43,8 +42,10 @@ def _prepare_home(home: Path) -> None:
 def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
     from opinion_pipeline.simulator.process import SimulatorProcess
 
-    key = _persisted(STATE / "api-key", f"sim-{secrets.token_hex(16)}")
-    world_start = int(_persisted(STATE / "world-start", str(int(time.time()))))
+    data_dir = Path(env.setdefault("OPINION_DATA_DIR", str(ROOT / "data" / "simulator")))
+    state = data_dir / ".simulator"  # lives and dies with the data the simulated world produced
+    key = _persisted(state / "api-key", f"sim-{secrets.token_hex(16)}")
+    world_start = int(_persisted(state / "world-start", str(int(time.time()))))
     simulator = stack.enter_context(
         SimulatorProcess(
             key,
@@ -61,7 +62,6 @@ def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
         }
     )
     env.setdefault("OPINION_WHALES_FILE", str(ROOT / "opinion_pipeline/simulator/whales.csv"))
-    env.setdefault("OPINION_DATA_DIR", str(ROOT / "data" / "simulator"))
     env.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home" / "simulator"))
     print(
         "\n  OPINION_API_KEY is not set: running against the Opinion API SIMULATOR (fake data)\n"
@@ -70,13 +70,32 @@ def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
     )
 
 
+def dagster_dev_command(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "dagster", "dev",
+        "-h", host, "-p", str(port), "-w", str(ROOT / "workspace.yaml"),
+    ]  # fmt: skip
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _default_sigint() -> None:
+    """In the child: a launcher started in the background inherits SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_until_stopped(command: list[str], env: dict[str, str]) -> int:
-    """Run dagster dev; on Ctrl-C let it shut down gracefully before the simulator stops.
+    """Run dagster dev; on Ctrl-C or SIGTERM let it shut down before the simulator stops.
 
     A terminal's Ctrl-C reaches the whole process group, dagster dev included; forwarding
-    SIGINT covers a launcher stopped on its own. Killing it outright would orphan its runs.
+    SIGINT covers a launcher stopped on its own (dagster dev ignores SIGTERM). Killing it
+    outright would orphan its runs.
     """
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=_default_sigint)
     while True:
         try:
             return process.wait()

@@ -1,0 +1,88 @@
+"""scripts/start's launcher: simulator mode, loopback, and a clean stop from the background."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from opinion_pipeline.launcher import dagster_dev_command
+from opinion_pipeline_tests.pipeline.helpers import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job of a script gets it
+
+
+def test_dagster_dev_binds_loopback_by_default():
+    command = dagster_dev_command("127.0.0.1", 3000)
+    assert command[command.index("-h") + 1] == "127.0.0.1"
+
+
+@pytest.mark.timeout(240)
+def test_background_launcher_serves_the_simulator_and_stops_cleanly_on_sigterm(tmp_path):
+    ui_port = _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OPINION_", "DAGSTER_"))
+    }
+    env.update(
+        OPINION_DATA_DIR=str(tmp_path / "data"),
+        DAGSTER_HOME=str(tmp_path / "home"),
+        OPINION_RATE_LIMIT_DIR=str(tmp_path / "limiter"),
+    )
+    log = open(tmp_path / "launcher.log", "w+")  # noqa: SIM115 - read after the process ends
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "opinion_pipeline.launcher", "--port", str(ui_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_ignore_sigint,
+    )
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{ui_port}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(1)
+        else:
+            pytest.fail(
+                "the UI did not answer in time:\n" + (tmp_path / "launcher.log").read_text()
+            )
+        output = (tmp_path / "launcher.log").read_text()
+        assert "SIMULATOR" in output and "OPINION_API_KEY is not set" in output
+        simulator_port = int(re.search(r"http://127\.0\.0\.1:(\d+)/openapi", output).group(1))
+        assert _port_open(simulator_port)
+        assert (tmp_path / "data" / ".simulator" / "world-start").exists()
+
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=90) == 0
+        assert not _port_open(ui_port), "the UI stopped"
+        assert not _port_open(simulator_port), "the simulator stopped after the UI"
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        log.close()
