@@ -24,7 +24,12 @@ from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr, field_validator
 
 from opinion_pipeline.opinion_api import errors
-from opinion_pipeline.opinion_api.paging import WalletTrades, page_rows, walk_wallet_trades
+from opinion_pipeline.opinion_api.paging import (
+    WalletTrades,
+    page_rows,
+    read_pages_concurrently,
+    walk_wallet_trades,
+)
 from opinion_pipeline.opinion_api.rate_limiter import RateLimiter, default_limiter_dir
 from opinion_pipeline.opinion_api.stats import Stats
 from opinion_pipeline.opinion_api.transport import Transport, describe_route
@@ -33,6 +38,7 @@ PRODUCTION_BASE_URL = "https://openapi.opinion.trade/openapi"
 UNOFFICIAL_LEADERBOARD_URL = "https://proxy.opinion.trade:8443/api/bsc/api/v2/leaderboard"
 PAGE_LIMIT = 20  # the venue's maximum; larger values are undocumented
 MAX_PAGES = 100_000  # runaway guard for a server that never reports an end
+PAGE_READERS = 4  # market pages in flight at once (the shared limiter still paces them)
 MARKET_STATUSES = (None, "activated", "resolved")
 LEADERBOARD_TYPES = ("volume", "profit", "points")
 LEADERBOARD_PERIODS = (0, 1, 7, 30)
@@ -254,21 +260,22 @@ class OpinionAPI(ConfigurableResource):
     # -- markets --------------------------------------------------------------------------------
     def iter_market_pages(self, status: str | None = None) -> Iterator[list[dict[str, Any]]]:
         """Market rows page by page (marketType=2: binary and categorical)."""
-        if status not in MARKET_STATUSES:
-            raise errors.OpinionConfigError(
-                f"status must be one of {MARKET_STATUSES}, got {status!r}"
-            )
-        extra: dict[str, Any] = {"marketType": 2}
-        if status is not None:
-            extra["status"] = status
-        for _total, rows in self.iter_pages("/market", extra):
+        for _total, rows in self.iter_pages("/market", _market_params(status)):
             yield rows
 
     def list_markets(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every market (all pages), API order; a market repeated by a page shift is kept once."""
+        """Every market (all pages), API order; a market repeated by a page shift is kept once.
+
+        Pages after the first are read PAGE_READERS at a time when there are enough of them:
+        one page at a time, 60-120 ms of latency per answer held a 2,000-market sweep near
+        9 req/s, well under the key's pacing (BENCHMARKS.md). If ``total`` moved while they
+        were read (a market created or removed mid-sweep), the list is read again page by
+        page, whose page-shift handling then applies.
+        """
+        pages = self._market_pages_concurrently(status)
         seen: set[Any] = set()
         out: list[dict[str, Any]] = []
-        for rows in self.iter_market_pages(status):
+        for rows in pages if pages is not None else self.iter_market_pages(status):
             for row in rows:
                 market_id = row.get("marketId")
                 if market_id is not None and market_id in seen:
@@ -277,6 +284,19 @@ class OpinionAPI(ConfigurableResource):
                 seen.add(market_id)
                 out.append(row)
         return out
+
+    def _market_pages_concurrently(self, status: str | None) -> list[list[dict[str, Any]]] | None:
+        """All pages, or None when the list moved and must be walked page by page again."""
+        extra = _market_params(status)
+        pages = read_pages_concurrently(
+            lambda page: self._read_page("/market", page, extra),
+            page_limit=PAGE_LIMIT,
+            readers=PAGE_READERS,
+            max_pages=MAX_PAGES,
+        )
+        if pages is None:
+            self._stats.add("restarts")
+        return pages
 
     def get_market(self, market_id: int) -> dict[str, Any]:
         """One market's ``data`` dict (binary or categorical parent without children)."""
@@ -359,6 +379,16 @@ class OpinionAPI(ConfigurableResource):
         result = transport.get(url, params)
         _total, rows = page_rows(result, describe_route(url, params))
         return rows
+
+
+def _market_params(status: str | None) -> dict[str, Any]:
+    """The market list's filters: every type (marketType=2), optionally one status."""
+    if status not in MARKET_STATUSES:
+        raise errors.OpinionConfigError(f"status must be one of {MARKET_STATUSES}, got {status!r}")
+    extra: dict[str, Any] = {"marketType": 2}
+    if status is not None:
+        extra["status"] = status
+    return extra
 
 
 def _check_wallet(wallet: str) -> str:

@@ -14,12 +14,14 @@ Kept free of HTTP so the logic can be tested with a fake page reader.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from opinion_pipeline.opinion_api import errors
 
 MAX_RESTARTS = 3
+PARALLEL_MIN_PAGES = 4  # fewer pages are read one by one: in flight at once gains nothing
 RUNAWAY_PAGES = 100_000  # a server that never reports an end must not loop us forever
 
 Row = dict[str, Any]
@@ -195,3 +197,37 @@ def _catch_up_head(
         return rows[:new] + accepted
     out.notes.append(f"{new} trades landed during the read; the next sync will read them")
     return accepted
+
+
+def read_pages_concurrently(
+    read: PageReader, *, page_limit: int, readers: int, max_pages: int
+) -> list[list[Row]] | None:
+    """Every page of a list whose order does not matter to us, ``readers`` requests at a time.
+
+    Page 1 gives ``total``; the other pages are then read at once. They must all report the
+    same total and be full (the last one non-empty), else the list moved during the read and
+    None asks the caller to walk it page by page. A short list, or one without ``total``, is
+    read page by page here, with the same stop rule as a sequential walk.
+    """
+    total, first = read(1)
+    pages = [first]
+    last = -(-total // page_limit) if total is not None else None
+    if last is None or last < PARALLEL_MIN_PAGES or last > max_pages:
+        page = 1
+        while not (
+            len(pages[-1]) < page_limit or (total is not None and page * page_limit >= total)
+        ):
+            if page >= max_pages:
+                break
+            page += 1
+            total, rows = read(page)
+            pages.append(rows)
+        return pages
+    with ThreadPoolExecutor(readers, thread_name_prefix="page") as pool:
+        rest = list(pool.map(read, range(2, last + 1)))
+    if any(page_total != total for page_total, _rows in rest):
+        return None
+    pages.extend(rows for _total, rows in rest)
+    if any(len(rows) != page_limit for rows in pages[:-1]) or not pages[-1]:
+        return None
+    return pages

@@ -2,7 +2,7 @@
 
 from opinion_pipeline.validation.frames import PayloadUnusableError, Reject, summarise_rejects
 from opinion_pipeline.validation.markets import MarketBatch, prepare_markets
-from opinion_pipeline.validation.trades import TradeBatch, prepare_trades
+from opinion_pipeline.validation.trades import TradeBatch, prepare_trade_fetches, prepare_trades
 
 __all__ = [
     "MarketBatch",
@@ -10,6 +10,7 @@ __all__ = [
     "Reject",
     "TradeBatch",
     "prepare_markets",
+    "prepare_trade_fetches",
     "prepare_trades",
     "summarise_rejects",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from opinion_pipeline.validation.checks import is_utf8
 from opinion_pipeline.validation.frames import Reject, validate_rows
 from opinion_pipeline.validation.schemas import MARKET_SCHEMA
 
@@ -88,7 +89,13 @@ def _timestamp_or_none(series: pd.Series) -> pd.Series:
 
 
 def _labels(value: Any) -> str | None:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else None
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else None
+    return text if text is None or is_utf8(text) else json.dumps(value)
+
+
+def _slug(value: Any) -> str | None:
+    """An undocumented extra: kept when it is storable text, dropped (not failed) otherwise."""
+    return value if isinstance(value, str) and is_utf8(value) else None
 
 
 def prepare_markets(raw_rows: Sequence[Any]) -> MarketBatch:
@@ -121,7 +128,7 @@ def prepare_markets(raw_rows: Sequence[Any]) -> MarketBatch:
             "cutoff_at": _timestamp_or_none(valid["cutoffAt"]),
             "resolved_at": _timestamp_or_none(valid["resolvedAt"]),
             "slug": pd.Series(
-                [row.get("slug") for row in originals], index=valid.index, dtype=object
+                [_slug(row.get("slug")) for row in originals], index=valid.index, dtype=object
             ),
             "labels": pd.Series(
                 [_labels(row.get("labels")) for row in originals], index=valid.index, dtype=object

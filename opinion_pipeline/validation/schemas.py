@@ -15,10 +15,17 @@ from opinion_pipeline.validation.checks import (
     decimal_check,
     int_check,
     one_of_check,
+    printable_check,
     string_check,
 )
 
 TRADE_SIDES = frozenset({"BUY", "SELL", "MERGE", "SPLIT"})
+# Unix seconds up to the year 5138: anything larger is milliseconds or garbage (and far enough
+# out, a timestamp DuckDB cannot hold).
+UNIX_SECONDS_MAX = 99_999_999_999
+# amount x quoteTokenUsdPrice must fit DECIMAL(38,18) too: < 10^14 x 10^6 = 10^20.
+AMOUNT_MAX = "99999999999999"
+QUOTE_USD_PRICE_MAX = "1000000"
 
 
 def _col(*checks: pa.Check, nullable: bool = False) -> pa.Column:
@@ -39,15 +46,16 @@ TRADE_SCHEMA = pa.DataFrameSchema(
         "outcomeSide": _col(int_check(allowed=frozenset({1, 2}))),
         "price": _col(decimal_check(non_negative=True, at_most="1")),
         "shares": _col(decimal_check(non_negative=True)),
-        "amount": _col(decimal_check(non_negative=True)),
+        "amount": _col(decimal_check(non_negative=True, at_most=AMOUNT_MAX)),
         "fee": _col(decimal_check(non_negative=True), nullable=True),
         "profit": _col(decimal_check(), nullable=True),
         "quoteToken": _col(string_check(ADDRESS_PATTERN, name="0x + 40 hex digits")),
-        "quoteTokenUsdPrice": _col(decimal_check(non_negative=True)),
-        "usdAmount": _col(nullable=True),  # untrusted (sometimes scaled by 10^18): kept raw
-        "status": _col(int_check(), nullable=True),
+        "quoteTokenUsdPrice": _col(decimal_check(non_negative=True, at_most=QUOTE_USD_PRICE_MAX)),
+        # untrusted (sometimes scaled by 10^18): kept raw, as text
+        "usdAmount": _col(printable_check(), nullable=True),
+        "status": _col(int_check(minimum=0, maximum=32_767), nullable=True),  # SMALLINT
         "chainId": _col(string_check(), nullable=True),
-        "createdAt": _col(int_check(minimum=1)),
+        "createdAt": _col(int_check(minimum=1, maximum=UNIX_SECONDS_MAX)),
     },
 )
 
@@ -74,8 +82,8 @@ MARKET_SCHEMA = pa.DataFrameSchema(
         "volume7d": _col(decimal_check(non_negative=True), nullable=True),
         "quoteToken": _col(string_check(ADDRESS_PATTERN, name="0x + 40 hex digits")),
         "chainId": _col(string_check(), nullable=True),
-        "createdAt": _col(int_check(minimum=0)),
-        "cutoffAt": _col(int_check(minimum=0), nullable=True),
-        "resolvedAt": _col(int_check(minimum=0), nullable=True),
+        "createdAt": _col(int_check(minimum=0, maximum=UNIX_SECONDS_MAX)),
+        "cutoffAt": _col(int_check(minimum=0, maximum=UNIX_SECONDS_MAX), nullable=True),
+        "resolvedAt": _col(int_check(minimum=0, maximum=UNIX_SECONDS_MAX), nullable=True),
     },
 )

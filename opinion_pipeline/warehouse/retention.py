@@ -6,7 +6,9 @@ Order of work, all while holding the warehouse lock and inside one DuckDB transa
    their rows were never deleted, so they would otherwise be archived twice).
 2. For each table and month with rows older than the cutoff, write the rows to a temporary
    Parquet file, fsync it, and rename it into place.
-3. Record each file in ``archive_manifest`` and delete the archived rows; commit.
+3. Record each file in ``archive_manifest`` (and archived trade keys in ``archived_trades``,
+   which syncs consult so an archived trade is never stored again) and delete the archived
+   rows; commit.
 
 A crash before the commit leaves every row in place and at most some orphan files, which the
 next run removes before writing. A crash after it leaves nothing to redo. A rerun finds nothing
@@ -16,6 +18,7 @@ older than the cutoff and does nothing.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +38,11 @@ class RetentionResult:
     archived: dict[str, int] = field(default_factory=dict)  # table -> rows archived and deleted
     files: list[str] = field(default_factory=list)
     orphans_removed: int = 0
+
+
+def _sql_literal(path: Path) -> str:
+    """A path inside a SQL string literal: quotes doubled (a data dir such as /home/o'brien)."""
+    return path.as_posix().replace("'", "''")
 
 
 def _fsync(path: Path) -> None:
@@ -93,13 +101,15 @@ def _archive_month(
     relative = f"{table}/month={month}/{part_name}.parquet"
     final = archive_dir / relative
     final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # orphans are gone by now: this file is listed, and holds archived rows
+        raise RetentionRefused(f"refusing to overwrite the archive file {relative}")
     temporary = final.with_suffix(".parquet.tmp")
     selection = (
         f"SELECT * FROM {table} WHERE created_at < $cutoff "
         f"AND strftime(created_at, '%Y-%m') = $month"
     )
     conn.execute(
-        f"COPY ({selection} ORDER BY created_at) TO '{temporary.as_posix()}' (FORMAT PARQUET)",
+        f"COPY ({selection} ORDER BY created_at) TO '{_sql_literal(temporary)}' (FORMAT PARQUET)",
         {"cutoff": cutoff, "month": month},
     )
     _fsync(temporary)
@@ -112,6 +122,12 @@ def _archive_month(
         "INSERT INTO archive_manifest VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)",
         [relative, table, month, count, oldest, newest, cutoff, run_id],
     )
+    if table == "trades":  # so a sync that reads them again never stores them again
+        conn.execute(
+            "INSERT INTO archived_trades SELECT trade_key, wallet, created_at "
+            f"FROM ({selection}) ON CONFLICT DO NOTHING",
+            {"cutoff": cutoff, "month": month},
+        )
     conn.execute(
         f"DELETE FROM {table} WHERE created_at < ? AND strftime(created_at, '%Y-%m') = ?",
         [cutoff, month],
@@ -131,7 +147,10 @@ def archive_and_delete(
     _check_refusals(conn, cutoff, now)
     result = RetentionResult(cutoff=cutoff)
     result.orphans_removed = remove_orphans(conn, archive_dir)
-    part_name = f"part-{cutoff.strftime('%Y%m%dT%H%M%S')}-{(run_id or 'manual')[:8]}"
+    # Unique per call: two runs with the same cutoff second and run id prefix (run_id None)
+    # must never write the same file, or the second would overwrite archived rows.
+    stamp = f"{cutoff.strftime('%Y%m%dT%H%M%S')}-{(run_id or 'manual')[:8]}"
+    part_name = f"part-{stamp}-{uuid.uuid4().hex[:8]}"
     for table in ARCHIVED_TABLES:
         result.archived[table] = 0
         for month in _months(conn, table, cutoff):

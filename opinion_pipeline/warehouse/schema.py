@@ -142,6 +142,15 @@ CREATE TABLE IF NOT EXISTS archive_manifest (
     archived_at TIMESTAMPTZ NOT NULL,
     run_id VARCHAR
 );
+
+-- Trades moved to the archive: a sync that reads one again (a whale's first page, or the whole
+-- history of a whale whose trades are all archived) must not store it twice, and a whale's
+-- watermark must survive the archiving of its newest trade.
+CREATE TABLE IF NOT EXISTS archived_trades (
+    trade_key VARCHAR PRIMARY KEY,
+    wallet VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
 """
 
 TABLES = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from opinion_pipeline.validation.trades import TRADE_COLUMNS
@@ -41,9 +42,17 @@ def _select_expression(column: str) -> str:
 
 
 def wallet_watermarks(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Newest stored trade per wallet, as Unix seconds: where the next incremental read stops."""
+    """Newest stored trade per wallet, as Unix seconds: where the next incremental read stops.
+
+    Archived trades count: a whale whose trades are all archived is not a new whale.
+    """
     rows = conn.execute(
-        "SELECT wallet, CAST(epoch(max(created_at)) AS BIGINT) FROM trades GROUP BY wallet"
+        """
+        SELECT wallet, CAST(epoch(max(created_at)) AS BIGINT)
+        FROM (SELECT wallet, created_at FROM trades
+              UNION ALL SELECT wallet, created_at FROM archived_trades)
+        GROUP BY wallet
+        """
     ).fetchall()
     return {wallet: int(newest) for wallet, newest in rows}
 
@@ -57,53 +66,79 @@ def insert_trades(
 ) -> TradeInsert:
     """Insert the trades not stored yet; those worth ``alert_usd`` or more join the feed.
 
-    The caller holds the warehouse lock, so the anti-join below sees every committed trade and
-    no other writer; the primary key still guards against a duplicate.
+    The caller holds the warehouse lock, so the key check below sees every committed trade and
+    no other writer can add one before the insert; the primary key still guards the table.
+
+    Why in two steps (BENCHMARKS.md): most syncs re-read trades already stored (every whale's
+    first page), so the keys alone are checked first and a batch with nothing new costs one
+    key scan; only the new rows are then cast and inserted straight from the frame (no temp
+    table), and a key repeated within the batch is dropped beforehand, so the insert needs no
+    ON CONFLICT.
     """
     if rows.empty:
         return TradeInsert(new=0, duplicates=0, activity=0, unknown_market=0)
-    conn.register("trade_batch", rows[TRADE_COLUMNS])
+    fresh = _not_stored(conn, rows)
+    if fresh.empty:
+        return TradeInsert(new=0, duplicates=len(rows), activity=0, unknown_market=0)
+    selected = ", ".join(_select_expression(column) for column in TRADE_COLUMNS)
+    conn.register("trade_batch", fresh)
     try:
-        selected = ", ".join(
-            f"{_select_expression(column)} AS {column}" for column in TRADE_COLUMNS
-        )
+        unknown = conn.execute(
+            "SELECT count(*) FROM trade_batch "
+            "WHERE CAST(market_id AS BIGINT) NOT IN (SELECT market_id FROM markets)"
+        ).fetchone()[0]  # type: ignore[index]
         conn.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE new_trades AS
+            INSERT INTO trades ({", ".join(TRADE_COLUMNS)}, market_known, ingested_at, run_id)
             SELECT {selected},
-                   CAST(market_id AS BIGINT) IN (SELECT market_id FROM markets) AS market_known
-            FROM trade_batch b
-            WHERE NOT EXISTS (SELECT 1 FROM trades t WHERE t.trade_key = b.trade_key)
-            """
+                   CAST(market_id AS BIGINT) IN (SELECT market_id FROM markets), now(), ?
+            FROM trade_batch
+            """,
+            [run_id],
         )
+        activity = conn.execute(
+            f"""
+            INSERT INTO whale_activity
+            SELECT CAST(b.trade_key AS VARCHAR), CAST(b.wallet AS VARCHAR), w.label,
+                   CAST(b.market_id AS BIGINT), CAST(b.market_title AS VARCHAR),
+                   CAST(b.side AS VARCHAR), CAST(b.outcome AS VARCHAR),
+                   CAST(b.usd_value AS {MONEY}), to_timestamp(CAST(b.created_at AS BIGINT)),
+                   now(), ?
+            FROM trade_batch b LEFT JOIN whales w ON w.address = b.wallet
+            WHERE CAST(b.usd_value AS {MONEY}) >= ?
+            ON CONFLICT (trade_key) DO NOTHING
+            """,
+            [run_id, alert_usd],
+        ).fetchone()[0]  # type: ignore[index]
     finally:
         conn.unregister("trade_batch")
-    conn.execute(
-        f"""
-        INSERT INTO trades ({", ".join(TRADE_COLUMNS)}, market_known, ingested_at, run_id)
-        SELECT *, now(), ? FROM new_trades
-        ON CONFLICT (trade_key) DO NOTHING
-        """,
-        [run_id],
-    )
-    new, unknown = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE NOT market_known) FROM new_trades"
-    ).fetchone()  # type: ignore[misc]
-    activity = conn.execute(
-        """
-        INSERT INTO whale_activity
-        SELECT n.trade_key, n.wallet, w.label, n.market_id, n.market_title, n.side, n.outcome,
-               n.usd_value, n.created_at, now(), ?
-        FROM new_trades n LEFT JOIN whales w ON w.address = n.wallet
-        WHERE n.usd_value >= ?
-        ON CONFLICT (trade_key) DO NOTHING
-        """,
-        [run_id, alert_usd],
-    ).fetchone()[0]  # type: ignore[index]
-    conn.execute("DROP TABLE new_trades")
     return TradeInsert(
-        new=int(new),
-        duplicates=len(rows) - int(new),
+        new=len(fresh),
+        duplicates=len(rows) - len(fresh),
         activity=int(activity),
         unknown_market=int(unknown),
     )
+
+
+def _not_stored(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows (TRADE_COLUMNS) whose trade_key is not stored, first of any repeated key.
+
+    Only positions travel back from DuckDB (no strings), and repeats are looked for among the
+    new rows only, so a batch of trades already stored costs one anti-join on the key.
+    """
+    candidates = pd.DataFrame(
+        {"trade_key": rows["trade_key"].to_numpy(), "position": np.arange(len(rows))}
+    )
+    conn.register("batch_keys", candidates)
+    try:
+        positions = conn.execute(
+            "SELECT position FROM batch_keys ANTI JOIN trades USING (trade_key) "
+            "ANTI JOIN archived_trades USING (trade_key)"  # archived: stored once already
+        ).fetchnumpy()["position"]
+    finally:
+        conn.unregister("batch_keys")
+    fresh = rows[TRADE_COLUMNS]
+    if len(positions) < len(rows):
+        fresh = fresh.iloc[np.sort(np.asarray(positions))]
+    repeated = fresh["trade_key"].duplicated(keep="first").to_numpy()
+    return fresh[~repeated] if repeated.any() else fresh

@@ -1,0 +1,1 @@
+"""Reliability and security evidence (issue 5): faults, crashes, overlap, bad input, soak."""

@@ -1,0 +1,89 @@
+"""What the kill and overlap tests run in child processes (preloaded by the fork server).
+
+Each task is one unit of work as a Dagster run does it (same sync functions, same warehouse
+resource, same lock), parameterised by a plain dict so it pickles to the child. Imports are at
+module level on purpose: the fork server imports this module once, so children start in
+milliseconds and a kill can land anywhere in the work, not in the imports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from opinion_pipeline.opinion_api import OpinionAPI
+from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+from opinion_pipeline.sync import whale_trades
+from opinion_pipeline.sync.markets import sync_markets
+from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
+from opinion_pipeline.warehouse.retention import archive_and_delete
+from opinion_pipeline.warehouse.stats import recompute_whale_stats
+
+Params = dict[str, Any]
+
+
+def _client(params: Params) -> OpinionAPI:
+    return OpinionAPI(**params["client"])
+
+
+def _warehouse(params: Params) -> DuckDBWarehouse:
+    return DuckDBWarehouse(path=params["warehouse"])
+
+
+def whale_sync(params: Params) -> None:
+    """The sync_whale_trades job: reload the registry, then sync every tracked whale."""
+    if params.get("flush_every_wallets"):
+        whale_trades.FLUSH_EVERY_WALLETS = int(params["flush_every_wallets"])
+    warehouse = _warehouse(params)
+    sync_whale_registry(warehouse, Path(params["whales_file"]))
+    report = whale_trades.sync_whale_trades(
+        _client(params),
+        warehouse,
+        tracked_whales(warehouse),
+        whale_trades.WhaleSyncOptions(workers=params.get("workers", 4)),
+        run_id=params.get("run_id"),
+    )
+    if report.failed_wallets:
+        raise RuntimeError(f"wallets failed: {report.failed_wallets}")
+
+
+def market_sweep(params: Params) -> None:
+    """The sync_markets job."""
+    sync_markets(_client(params), _warehouse(params), run_id=params.get("run_id"))
+
+
+def whale_stats(params: Params) -> None:
+    """The compute_whale_stats job."""
+    with _warehouse(params).transaction() as conn:
+        recompute_whale_stats(conn, datetime.now(timezone.utc))
+
+
+def retention(params: Params) -> None:
+    """The cleanup_old_activity job: archive then delete rows older than the cutoff."""
+    now = datetime.now(timezone.utc)
+    cutoff = now - timedelta(days=params.get("retention_days", 90))
+    with _warehouse(params).transaction() as conn:
+        archive_and_delete(
+            conn, Path(params["archive_dir"]), cutoff=cutoff, now=now, run_id=params.get("run_id")
+        )
+
+
+def read_query(params: Params) -> None:
+    """A user's warehouse-query: read-only, under the same lock."""
+    with _warehouse(params).connection(read_only=True) as conn:
+        conn.execute("SELECT count(*) FROM trades").fetchone()
+
+
+TASKS = {
+    "whale_sync": whale_sync,
+    "market_sweep": market_sweep,
+    "whale_stats": whale_stats,
+    "retention": retention,
+    "read_query": read_query,
+}
+
+
+def run(name: str, params: Params) -> None:
+    """Child entry point (module-level, so it pickles by reference)."""
+    TASKS[name](params)

@@ -1,0 +1,88 @@
+"""Fault campaign: per fault mode, 20+ sync cycles with new trades; nothing lost or doubled.
+
+The campaigns (see campaign.py) run in parallel processes, one world each: most of their time
+is spent waiting on faults (429 back-off, timeouts), the rest is pandera and DuckDB work that
+one process would serialise. Each parametrised test then checks one mode's outcome.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
+from typing import Any
+
+import pytest
+
+from opinion_pipeline_tests.reliability.campaign import (
+    CYCLES,
+    FAULT_COUNTERS,
+    MODES,
+    Mode,
+    campaign_in_own_world,
+)
+from opinion_pipeline_tests.reliability.figures import record
+
+PROCESSES = len(MODES)
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    api_key: str, tmp_path_factory: pytest.TempPathFactory, forkserver: BaseContext
+) -> dict[str, Any]:
+    """Every mode's campaign, in parallel processes; a mode's error is kept for its test."""
+    with ProcessPoolExecutor(max_workers=PROCESSES, mp_context=forkserver) as pool:
+        futures = {
+            mode.name: pool.submit(
+                campaign_in_own_world, mode.name, api_key, tmp_path_factory.mktemp(mode.name)
+            )
+            for mode in MODES
+        }
+    results: dict[str, Any] = {}
+    for name, future in futures.items():
+        error = future.exception()
+        results[name] = error if error is not None else future.result()
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", MODES, ids=[mode.name for mode in MODES])
+def test_fault_mode_loses_and_duplicates_nothing(mode: Mode, outcomes: dict[str, Any]) -> None:
+    outcome = outcomes[mode.name]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    run, trades, markets, injected = outcome.run, outcome.trades, outcome.markets, outcome.injected
+    timeouts = int(outcome.client_stats.get("timeouts", 0))
+    evidence = timeouts if mode.evidence == "timeouts" else injected[mode.evidence]
+    record(
+        f"fault_campaign/{mode.name}",
+        cycles=run.cycles,
+        market_sweeps=run.sweeps,
+        settle_cycles=run.settle_cycles,
+        failed_cycles_recovered=run.failed_cycles,
+        cycles_with_new_trades=run.cycles_with_new_trades,
+        failures=dict(run.failures),
+        faults_injected={name: injected[name] for name in FAULT_COUNTERS if injected[name]},
+        client_timeouts=timeouts,
+        client_retries=int(outcome.client_stats.get("retries", 0)),
+        requests=injected["requests"],
+        fills_in_truth=trades["truth"],
+        fills_stored=trades["stored"],
+        fills_quarantined=trades["missing"],
+        rows_lost=len(trades["unexplained"]),
+        rows_duplicated_or_invented=sum(trades["extra"].values()),
+        markets_wrong_unexplained=len(markets["unexplained"]),
+        seconds=outcome.seconds,
+    )
+    assert evidence > 0, f"the {mode.name} fault never fired: the campaign proves nothing"
+    assert run.cycles >= CYCLES
+    assert run.cycles_with_new_trades >= CYCLES // 2, "new trades kept arriving"
+    assert not trades["extra"], f"fills stored that the API never had: {trades['extra']}"
+    assert not trades["unexplained"], (
+        f"fills lost without a quarantine row: {trades['unexplained']}"
+    )
+    assert not markets["extra"] and not markets["unexplained"], markets
+    assert outcome.inexact_usd == 0, "usd_value must be amount x quoteTokenUsdPrice exactly"
+    if not mode.quarantine_expected:
+        assert trades["missing"] == 0 and markets["wrong"] == 0
+    assert trades["truth"] > 300
