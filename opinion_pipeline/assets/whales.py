@@ -113,6 +113,7 @@ def whale_trades(
         alert_usd=tunables.whale_alert_usd,
         workers=tunables.sync_workers,
         inactive_poll_minutes=tunables.inactive_poll_minutes,
+        inactive_after_days=tunables.inactive_after_days,
     )
     whales = tracked_whales(warehouse)
     with clear_failures():

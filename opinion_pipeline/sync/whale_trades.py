@@ -35,7 +35,11 @@ from opinion_pipeline.validation import (
 )
 from opinion_pipeline.warehouse.quarantine import quarantine_rows
 from opinion_pipeline.warehouse.trades import insert_trades, wallet_watermarks
-from opinion_pipeline.warehouse.whales import inactive_wallets_not_due, mark_polled
+from opinion_pipeline.warehouse.whales import (
+    inactive_wallets_not_due,
+    mark_polled,
+    reactivate_whales_with_recent_trades,
+)
 from opinion_pipeline.whales import Whale
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,7 @@ class WhaleSyncOptions:
     alert_usd: float = 10_000.0
     workers: int = 4
     inactive_poll_minutes: int = 60
+    inactive_after_days: int = 90
 
 
 @dataclass
@@ -140,6 +145,9 @@ class _Writer:
                 )
             quarantine_rows(conn, "trade", rejects, run_id=self.run_id)
             mark_polled(conn, pending.polled)
+            reactivate_whales_with_recent_trades(
+                conn, self.options.inactive_after_days, wallets=pending.polled
+            )
         self.report.rejects.extend(rejects)
         self.report.quarantined += len(rejects)
         self.written_any = True

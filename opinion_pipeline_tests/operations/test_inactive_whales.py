@@ -167,11 +167,6 @@ def test_inactive_whale_is_polled_at_most_every_poll_minutes(
     assert _polled_at(target) > before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the whale sync does not call reactivate_whales_with_recent_trades yet (the lead adds "
-    "one line to its write transaction); remove this marker then",
-)
 def test_the_sync_reactivates_a_whale_as_soon_as_it_stores_a_new_trade(
     pipeline_env, fresh_simulator, instance, monkeypatch
 ):
