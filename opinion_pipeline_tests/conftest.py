@@ -7,10 +7,12 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+from opinion_pipeline.settings import warehouse_path
 from opinion_pipeline.simulator.process import SimulatorProcess
 
 # A small world with a frozen clock: tests move time with simulator.advance(seconds).
@@ -87,3 +89,15 @@ def pipeline_env(tmp_path: Path, simulator: SimulatorProcess, api_key: str, monk
 
 def postgres_url() -> str:
     return os.environ.get("OPINION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """A real, temporary Dagster instance."""
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def pipeline_warehouse() -> DuckDBWarehouse:
+    """The warehouse the Definitions use with the current environment (see pipeline_env)."""
+    return DuckDBWarehouse(path=str(warehouse_path()))

@@ -10,11 +10,11 @@ import dagster as dg
 import pytest
 
 from opinion_pipeline import settings
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.settings import SettingsError, health_thresholds, warehouse_path
+from opinion_pipeline.settings import SettingsError, health_thresholds
 from opinion_pipeline.validation import prepare_trades
 from opinion_pipeline.warehouse.quarantine import quarantine_rows
 from opinion_pipeline.warehouse.trades import insert_trades
+from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job
 
@@ -23,20 +23,10 @@ ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def _warehouse() -> DuckDBWarehouse:
-    return DuckDBWarehouse(path=str(warehouse_path()))
-
-
 def _seed_trades(count: int) -> None:
     rows = [trade_row(createdAt=int(time.time()) - 60) for _ in range(count)]
     batch = prepare_trades(wallet(1), rows)
-    with _warehouse().transaction() as conn:
+    with pipeline_warehouse().transaction() as conn:
         insert_trades(conn, batch.rows, run_id="seed", alert_usd=10_000)
 
 
@@ -44,7 +34,7 @@ def _seed_quarantine(count: int) -> None:
     rows = [trade_row(price=f"not-a-price-{n}-{time.time_ns()}") for n in range(count)]
     batch = prepare_trades(wallet(2), rows)
     assert len(batch.rejects) == count
-    with _warehouse().transaction() as conn:
+    with pipeline_warehouse().transaction() as conn:
         quarantine_rows(conn, "trade", [(wallet(2), r) for r in batch.rejects], run_id="seed")
 
 

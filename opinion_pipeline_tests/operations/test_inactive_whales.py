@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import time
 
-import dagster as dg
 import pytest
 
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.settings import warehouse_path
 from opinion_pipeline.validation import prepare_trades
 from opinion_pipeline.warehouse.trades import insert_trades
 from opinion_pipeline.warehouse.whales import reactivate_whales_with_recent_trades, sync_registry
 from opinion_pipeline.whales import Whale
+from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job
 
 DAY = 86_400
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def _warehouse() -> DuckDBWarehouse:
-    return DuckDBWarehouse(path=str(warehouse_path()))
 
 
 def _trade(conn, address: str, age_days: float) -> None:
@@ -50,7 +38,7 @@ def world(pipeline_env) -> dict[str, str]:
         "old_and_fresh": wallet(15), # trades 200 and 89 days ago
         "back": wallet(16),          # inactive, but traded yesterday
     }  # fmt: skip
-    with _warehouse().transaction() as conn:
+    with pipeline_warehouse().transaction() as conn:
         sync_registry(conn, [Whale(address, name) for name, address in names.items()])
         _trade(conn, names["quiet"], 100)
         _trade(conn, names["recent"], 10)
@@ -78,7 +66,7 @@ def test_daily_job_marks_quiet_whales_and_reactivates_traders(world, instance):
     assert metadata["active"].value == 4 and metadata["inactive"].value == 2
     shown = metadata["newly_inactive"].value
     assert "| quiet |" in shown and "| never |" in shown and "recent" not in shown
-    with _warehouse().connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         status = _status(conn)
     assert status[world["quiet"]] == ("inactive", True)
     assert status[world["never"]] == ("inactive", True)
@@ -96,14 +84,14 @@ def test_inactive_after_days_comes_from_the_environment(world, instance, monkeyp
     result = run_job(instance, "mark_inactive_whales")
     metadata = result.asset_materializations_for_node("whale_status")[0].metadata
     assert metadata["inactive_after_days"].value == 5
-    with _warehouse().connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         status = _status(conn)
     assert status[world["recent"]][0] == "inactive"  # 10 days quiet > 5
     assert status[world["back"]][0] == "active"  # traded yesterday
 
 
 def test_reactivation_as_the_sync_calls_it(world):
-    warehouse = _warehouse()
+    warehouse = pipeline_warehouse()
     with warehouse.transaction() as conn:
         conn.execute("UPDATE whales SET status = 'inactive', inactive_since = now()")
         _trade(conn, world["quiet"], 400)  # an old trade found late does not reactivate
@@ -122,7 +110,7 @@ def test_reactivation_as_the_sync_calls_it(world):
 
 
 def _polled_at(address: str):
-    with _warehouse().connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         return conn.execute(
             "SELECT last_polled_at FROM whales WHERE address = ?", [address]
         ).fetchone()[0]
@@ -142,7 +130,7 @@ def test_inactive_whale_is_polled_at_most_every_poll_minutes(
     first = _sync(instance)
     assert first["whales_polled"] == len(whales)
     target = whales[0]
-    with _warehouse().transaction() as conn:
+    with pipeline_warehouse().transaction() as conn:
         conn.execute(
             "UPDATE whales SET status = 'inactive', inactive_since = now() WHERE address = ?",
             [target],
@@ -152,7 +140,7 @@ def test_inactive_whale_is_polled_at_most_every_poll_minutes(
     assert second["whales_skipped_inactive"] == 1 and second["whales_polled"] == len(whales) - 1
     assert _polled_at(target) == polled
 
-    with _warehouse().transaction() as conn:
+    with pipeline_warehouse().transaction() as conn:
         conn.execute(
             "UPDATE whales SET last_polled_at = now() - INTERVAL 61 MINUTE WHERE address = ?",
             [target],
@@ -174,7 +162,7 @@ def test_the_sync_reactivates_a_whale_as_soon_as_it_stores_a_new_trade(
     monkeypatch.setenv("OPINION_API_BASE_URL", sim.base_url)
     heavy = next(w["address"].lower() for w in sim.wallets() if w["profile"] == "heavy")
     _sync(instance)
-    with _warehouse().transaction() as conn:
+    with pipeline_warehouse().transaction() as conn:
         conn.execute(
             "UPDATE whales SET status = 'inactive', inactive_since = now(), "
             "last_polled_at = now() - INTERVAL 2 HOUR WHERE address = ?",
@@ -183,5 +171,5 @@ def test_the_sync_reactivates_a_whale_as_soon_as_it_stores_a_new_trade(
     sim.advance(6 * 3600)  # a heavy wallet trades several times in six hours
     assert sim.truth_trades(heavy)[0]["createdAt"] > time.time() - 60
     assert _sync(instance)["new_rows"] > 0
-    with _warehouse().connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         assert _status(conn)[heavy] == ("active", False)

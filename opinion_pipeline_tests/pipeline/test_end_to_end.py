@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dagster as dg
-import pytest
 import yaml
 
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.settings import warehouse_path
+from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.pipeline.helpers import (
     ROOT,
     failure_text,
@@ -15,16 +13,6 @@ from opinion_pipeline_tests.pipeline.helpers import (
     truth_fills,
     warehouse_fills,
 )
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def _warehouse() -> DuckDBWarehouse:
-    return DuckDBWarehouse(path=str(warehouse_path()))
 
 
 def test_several_cycles_equal_the_ground_truth(
@@ -41,7 +29,7 @@ def test_several_cycles_equal_the_ground_truth(
     assert run_job(instance, "sync_whale_trades").success
 
     truth = truth_fills(sim.truth_trades())
-    with _warehouse().connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         stored = warehouse_fills(conn)
         unknown = conn.execute("SELECT count(*) FROM trades WHERE NOT market_known").fetchone()[0]
     assert sum(truth.values()) > 50, "the simulated world should have a real amount of trades"
@@ -61,7 +49,7 @@ def test_markets_upsert_keeps_status_changes(fresh_simulator, pipeline_env, inst
         truth[market["marketId"]] = market["status"]
         for child in market.get("childMarkets") or []:
             truth[child["marketId"]] = child["status"]
-    with _warehouse().connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         stored = dict(conn.execute("SELECT market_id, status FROM markets").fetchall())
         children = conn.execute(
             "SELECT count(*) FROM markets WHERE parent_market_id IS NOT NULL"
@@ -107,7 +95,7 @@ def test_malformed_rows_are_quarantined(fresh_simulator, pipeline_env, instance,
     checks = result.get_asset_check_evaluations()
     assert checks and not checks[0].passed
     assert "failures" in checks[0].metadata
-    with _warehouse().connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         quarantined = conn.execute("SELECT reason, raw_json FROM quarantine").fetchall()
         stored = warehouse_fills(conn)
     assert quarantined, "some rows were malformed"
@@ -127,7 +115,7 @@ def test_wholly_unusable_payload_fails_and_writes_nothing(
         assert not result.success, job
         message = failure_text(result)
         assert "none of the" in message and "passed validation" in message
-        with _warehouse().connection() as conn:
+        with pipeline_warehouse().connection() as conn:
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
             assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
 
