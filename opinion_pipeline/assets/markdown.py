@@ -21,7 +21,7 @@ def escape_cell(value: object) -> str:
     text = "".join(
         f"\\x{ord(char):02x}" if (ord(char) < 32 or ord(char) == 127) else char for char in text
     )
-    text = html.escape(text, quote=True)
+    text = html.escape(text, quote=False)  # quotes are inert in a cell; &#x27; would show
     return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in text)
 
 

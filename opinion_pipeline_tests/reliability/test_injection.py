@@ -136,12 +136,6 @@ def test_hostile_text_is_stored_verbatim_and_rendered_inert(
     assert not_shown == [], f"displayed differently: {not_shown}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assets/markdown.py escape_cell runs html.escape(quote=True), turning ' into &#x27;, "
-    "then backslash-escapes its '#', so the UI shows the entity text: O&#x27;Brien. Inert, but "
-    "wrong; fix: html.escape(text, quote=False). Reported to the lead; remove this mark then.",
-)
 def test_apostrophes_display_as_apostrophes() -> None:
     table = markdown_table(["whale", "market"], [("O'Brien", "Will Trump's bill pass?")])
     assert cell_texts(table) == ["O'Brien", "Will Trump's bill pass?"]
