@@ -31,7 +31,7 @@ from opinion_pipeline_tests.reliability.strategies import (
 WALLET = "0x" + "ab" * 20
 QUANTUM = Decimal(1).scaleb(-18)
 PROFILE = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 MONEY = ("price", "shares", "amount", "fee", "profit", "quote_token_usd_price", "usd_value")
 
