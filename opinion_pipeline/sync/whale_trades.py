@@ -10,7 +10,8 @@ the watermark comes from the stored trades themselves).
 Performance (BENCHMARKS.md): worker threads only fetch; a batch is validated in one pandera
 pass when it is written (pandera costs ~10 ms per call whatever the size, so validating wallet
 by wallet used a third of a core at the API limit), and batches are written every few seconds,
-which keeps the last write of a cycle small and new trades reach the warehouse sooner.
+and once more while the last requests are in flight, which keeps the write left after the last
+answer small (the cycle's tail) and brings new trades to the warehouse sooner.
 """
 
 from __future__ import annotations
@@ -201,7 +202,9 @@ def sync_whale_trades(
                     done,
                     len(to_poll),
                 )
-            if pending.due():
+            # Also write while the last requests are still in flight, so that what is left to
+            # write after the last answer is at most a few wallets.
+            if pending.due() or len(to_poll) - done == options.workers:
                 writer.flush(pending)
         writer.flush(pending)
     report.extra.update(
