@@ -230,6 +230,7 @@ def _latencies(sim: Any, env: dict[str, str], window: tuple[int, int]) -> dict[s
         "p50_s": round(common.percentile(latencies, 50), 1) if latencies else None,
         "p95_s": round(common.percentile(latencies, 95), 1) if latencies else None,
         "max_s": round(max(finite), 1) if finite else None,
+        "latencies_s": sorted(round(value, 1) for value in finite),  # to pool several runs
     }
 
 
