@@ -15,12 +15,7 @@ import requests
 
 from opinion_pipeline.launcher import dagster_dev_command
 from opinion_pipeline_tests.pipeline.helpers import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from opinion_pipeline_tests.processes import free_port
 
 
 def _port_open(port: int) -> bool:
@@ -40,7 +35,7 @@ def test_dagster_dev_binds_loopback_by_default():
 
 @pytest.mark.timeout(240)
 def test_background_launcher_serves_the_simulator_and_stops_cleanly_on_sigterm(tmp_path):
-    ui_port = _free_port()
+    ui_port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()

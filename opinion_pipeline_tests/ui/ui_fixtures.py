@@ -12,13 +12,11 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import pytest
@@ -26,6 +24,7 @@ import requests
 
 from opinion_pipeline.simulator.process import SimulatorProcess
 from opinion_pipeline_tests.conftest import SMALL_WORLD, distinctive_key, write_whales_file
+from opinion_pipeline_tests.processes import free_port, wait_for
 from opinion_pipeline_tests.ui.graphql_api import UIClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,25 +32,6 @@ BIN = Path(sys.executable).parent
 FIRST_DATA = ("markets", "whale_trades", "whale_activity", "whale_stats")
 START_TIMEOUT_S = 90.0
 FIRST_DATA_TIMEOUT_S = 150.0
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], T], timeout_s: float, what: str, interval_s: float = 0.5) -> T:
-    """Poll until ``predicate`` returns something truthy, and return it."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(interval_s)
 
 
 def processes_with_env(name: str, value: str) -> list[int]:
