@@ -8,11 +8,11 @@ import duckdb
 import pandas as pd
 
 from opinion_pipeline.validation.markets import MARKET_COLUMNS
-from opinion_pipeline.warehouse.schema import MONEY
+from opinion_pipeline.warehouse.schema import load_expression
 
-_MONEY_COLUMNS = {"volume", "volume_24h", "volume_7d"}
-_TIME_COLUMNS = {"created_at", "cutoff_at", "resolved_at"}
-_INT_COLUMNS = {"market_id", "parent_market_id", "market_type", "status"}
+_MONEY_COLUMNS = frozenset({"volume", "volume_24h", "volume_7d"})
+_TIME_COLUMNS = frozenset({"created_at", "cutoff_at", "resolved_at"})
+_INT_COLUMNS = frozenset({"market_id", "parent_market_id", "market_type", "status"})
 
 
 @dataclass(frozen=True)
@@ -21,16 +21,6 @@ class MarketUpsert:
     updated: int
     status_changes: int
     duplicates_in_payload: int
-
-
-def _select_expression(column: str) -> str:
-    if column in _MONEY_COLUMNS:
-        return f"CAST({column} AS {MONEY}) AS {column}"
-    if column in _TIME_COLUMNS:
-        return f"to_timestamp(CAST({column} AS BIGINT)) AS {column}"
-    if column in _INT_COLUMNS:
-        return f"CAST({column} AS BIGINT) AS {column}"
-    return f"CAST({column} AS VARCHAR) AS {column}"
 
 
 def upsert_markets(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> MarketUpsert:
@@ -44,7 +34,10 @@ def upsert_markets(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> Marke
             FROM market_batch b JOIN markets m ON m.market_id = CAST(b.market_id AS BIGINT)
             """
         ).fetchone()  # type: ignore[misc]
-        selected = ", ".join(_select_expression(column) for column in MARKET_COLUMNS)
+        selected = ", ".join(
+            load_expression(column, money=_MONEY_COLUMNS, ints=_INT_COLUMNS, times=_TIME_COLUMNS)
+            for column in MARKET_COLUMNS
+        )
         updates = ", ".join(f"{column} = excluded.{column}" for column in MARKET_COLUMNS[1:])
         conn.execute(
             f"""

@@ -170,3 +170,24 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         "INSERT INTO schema_version VALUES (?, now()) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
     )
+
+
+def load_expression(
+    column: str,
+    *,
+    money: frozenset[str] = frozenset(),
+    ints: frozenset[str] = frozenset(),
+    times: frozenset[str] = frozenset(),
+) -> str:
+    """SELECT expression turning a validated frame column into its warehouse type.
+
+    Decimals arrive as strings and are cast straight to DECIMAL (never through float); times
+    arrive as Unix seconds.
+    """
+    if column in money:
+        return f"CAST({column} AS {MONEY}) AS {column}"
+    if column in times:
+        return f"to_timestamp(CAST({column} AS BIGINT)) AS {column}"
+    if column in ints:
+        return f"CAST({column} AS BIGINT) AS {column}"
+    return f"CAST({column} AS VARCHAR) AS {column}"

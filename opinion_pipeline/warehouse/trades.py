@@ -9,18 +9,20 @@ import numpy as np
 import pandas as pd
 
 from opinion_pipeline.validation.trades import TRADE_COLUMNS
-from opinion_pipeline.warehouse.schema import MONEY
+from opinion_pipeline.warehouse.schema import MONEY, load_expression
 
-_MONEY_COLUMNS = {
-    "price",
-    "shares",
-    "amount",
-    "fee",
-    "profit",
-    "quote_token_usd_price",
-    "usd_value",
-}
-_INT_COLUMNS = {"market_id", "root_market_id", "outcome_side", "status", "occurrence"}
+_MONEY_COLUMNS = frozenset(
+    {
+        "price",
+        "shares",
+        "amount",
+        "fee",
+        "profit",
+        "quote_token_usd_price",
+        "usd_value",
+    }
+)
+_INT_COLUMNS = frozenset({"market_id", "root_market_id", "outcome_side", "status", "occurrence"})
 
 
 @dataclass(frozen=True)
@@ -29,16 +31,6 @@ class TradeInsert:
     duplicates: int
     activity: int
     unknown_market: int
-
-
-def _select_expression(column: str) -> str:
-    if column in _MONEY_COLUMNS:
-        return f"CAST({column} AS {MONEY})"
-    if column == "created_at":
-        return "to_timestamp(CAST(created_at AS BIGINT))"
-    if column in _INT_COLUMNS:
-        return f"CAST({column} AS BIGINT)"
-    return f"CAST({column} AS VARCHAR)"
 
 
 def wallet_watermarks(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -80,7 +72,12 @@ def insert_trades(
     fresh = _not_stored(conn, rows)
     if fresh.empty:
         return TradeInsert(new=0, duplicates=len(rows), activity=0, unknown_market=0)
-    selected = ", ".join(_select_expression(column) for column in TRADE_COLUMNS)
+    selected = ", ".join(
+        load_expression(
+            column, money=_MONEY_COLUMNS, ints=_INT_COLUMNS, times=frozenset({"created_at"})
+        )
+        for column in TRADE_COLUMNS
+    )
     conn.register("trade_batch", fresh)
     try:
         unknown = conn.execute(
