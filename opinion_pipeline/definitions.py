@@ -1,6 +1,5 @@
 """The project's Dagster definitions: ``defs`` (workspace.yaml and [tool.dagster] point here)."""
 
-
 import dagster as dg
 
 from opinion_pipeline import settings
@@ -28,7 +27,11 @@ def build_definitions() -> dg.Definitions:
     """Definitions with resources configured from the environment as it is now."""
     return dg.Definitions(
         assets=[
-            markets, whale_registry, whale_trades, whale_stats, trades_archive,
+            markets,
+            whale_registry,
+            whale_trades,
+            whale_stats,
+            trades_archive,
             *OPERATIONS_ASSETS,
         ],
         jobs=[*SCHEDULED_JOBS, *OPERATIONS_JOBS],

@@ -95,9 +95,9 @@ def job_names(instance: dg.DagsterInstance) -> list[str]:
     from opinion_pipeline.jobs import OPERATIONS_JOBS, SCHEDULED_JOBS
 
     names = {job.name for job in (*SCHEDULED_JOBS, *OPERATIONS_JOBS)}
-    names.update(record.dagster_run.job_name for record in instance.get_run_records(
-        limit=SCAN_FOR_JOB_NAMES
-    ))
+    names.update(
+        record.dagster_run.job_name for record in instance.get_run_records(limit=SCAN_FOR_JOB_NAMES)
+    )
     return sorted(names)
 
 
@@ -185,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--job", action="append", help="only this job (repeatable)")
     parser.add_argument(
-        "--status", help="only these statuses, comma-separated: success, failed, canceled, "
-        "running, queued (or Dagster's names)"
+        "--status",
+        help="only these statuses, comma-separated: success, failed, canceled, "
+        "running, queued (or Dagster's names)",
     )
     parser.add_argument("--limit", type=int, default=10, help="runs per job (default 10)")
     parser.add_argument("--since", help="only runs created since: 30m, 24h, 7d, or a date")

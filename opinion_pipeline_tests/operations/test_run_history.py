@@ -146,9 +146,10 @@ def test_tick_retention_is_configured_in_both_instance_configs(config_path, tmp_
         home.mkdir()
         shutil.copy(config_path, home / "dagster.yaml")
         with dg.DagsterInstance.from_config(str(home)) as real:
-            assert real.get_tick_retention_settings(InstigatorType.SCHEDULE)[
-                TickStatus.SUCCESS
-            ] == retention["schedule"]["purge_after_days"]["success"]
+            assert (
+                real.get_tick_retention_settings(InstigatorType.SCHEDULE)[TickStatus.SUCCESS]
+                == retention["schedule"]["purge_after_days"]["success"]
+            )
 
 
 OPERATIONS_SCHEDULES = {
@@ -194,9 +195,9 @@ def test_prune_on_a_postgres_instance(tmp_path, monkeypatch):
         shutil.copy(INSTANCE_CONFIGS[1], home / "dagster.yaml")
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert "Postgres" in type(instance.run_storage).__name__
-            assert instance.get_tick_retention_settings(InstigatorType.SENSOR)[
-                TickStatus.SKIPPED
-            ] == 1
+            assert (
+                instance.get_tick_retention_settings(InstigatorType.SENSOR)[TickStatus.SKIPPED] == 1
+            )
             job = build_definitions().resolve_job_def("compute_sync_statistics")
             old = {job.execute_in_process(instance=instance).run_id for _ in range(2)}
             running = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)

@@ -46,8 +46,9 @@ def test_hourly_statistics_from_real_runs(pipeline_env, simulator, instance, mon
     assert result.success
     metadata = {
         name: value.value
-        for name, value in result.asset_materializations_for_node("sync_statistics")[0]
-        .metadata.items()
+        for name, value in result.asset_materializations_for_node("sync_statistics")[
+            0
+        ].metadata.items()
     }
     requests = _materialized_total(instance, "markets", "requests")
     assert requests > 2
@@ -65,9 +66,11 @@ def test_hourly_statistics_from_real_runs(pipeline_env, simulator, instance, mon
     assert "401" in markets_row or "refused" in markets_row, "the last failure is shown"
 
     # The statistics' own totals (same names) are never counted as a sync's numbers.
-    again = run_job(instance, "compute_sync_statistics").asset_materializations_for_node(
-        "sync_statistics"
-    )[0].metadata
+    again = (
+        run_job(instance, "compute_sync_statistics")
+        .asset_materializations_for_node("sync_statistics")[0]
+        .metadata
+    )
     assert again["requests"].value == requests and again["runs"].value == 6
 
 
