@@ -99,10 +99,10 @@ def timed_insert(path: Path, frame: Any) -> dict[str, Any]:
 def row_by_row(path: Path, frame: Any) -> dict[str, Any]:
     """Baseline: one parameterised INSERT per row (same casts, same ON CONFLICT), one txn."""
     from opinion_pipeline.validation.trades import TRADE_COLUMNS
-    from opinion_pipeline.warehouse.trades import _select_expression
+    from opinion_pipeline.warehouse.trades import trade_load_expression
 
     expressions = ", ".join(
-        _select_expression(column).replace(column, "?", 1) for column in TRADE_COLUMNS
+        trade_load_expression(column).replace(column, "?", 1) for column in TRADE_COLUMNS
     )
     sql = (
         f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}, market_known, ingested_at, run_id) "

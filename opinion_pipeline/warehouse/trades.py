@@ -23,6 +23,7 @@ _MONEY_COLUMNS = frozenset(
     }
 )
 _INT_COLUMNS = frozenset({"market_id", "root_market_id", "outcome_side", "status", "occurrence"})
+_TIME_COLUMNS = frozenset({"created_at"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class TradeInsert:
     duplicates: int
     activity: int
     unknown_market: int
+
+
+def trade_load_expression(column: str) -> str:
+    """SELECT expression casting one validated trade column to its ``trades`` type."""
+    return load_expression(column, money=_MONEY_COLUMNS, ints=_INT_COLUMNS, times=_TIME_COLUMNS)
 
 
 def wallet_watermarks(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -72,12 +78,7 @@ def insert_trades(
     fresh = _not_stored(conn, rows)
     if fresh.empty:
         return TradeInsert(new=0, duplicates=len(rows), activity=0, unknown_market=0)
-    selected = ", ".join(
-        load_expression(
-            column, money=_MONEY_COLUMNS, ints=_INT_COLUMNS, times=frozenset({"created_at"})
-        )
-        for column in TRADE_COLUMNS
-    )
+    selected = ", ".join(trade_load_expression(column) for column in TRADE_COLUMNS)
     conn.register("trade_batch", fresh)
     try:
         unknown = conn.execute(
