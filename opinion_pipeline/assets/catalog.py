@@ -22,7 +22,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from opinion_pipeline.warehouse.schema import DDL, TABLES, ensure_schema
+from opinion_pipeline.warehouse.schema import DDL, NATURAL_KEYS, TABLES, ensure_schema
 
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
 RUN_HISTORY = "run_history"  # Parquet under OPINION_ARCHIVE_DIR/runs, one row per pruned run
@@ -233,7 +233,11 @@ def ddl_comments(ddl: str = DDL) -> dict[str, dict[str, str]]:
 
 
 def describe_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
-    """A table's columns as DuckDB has them: name, type, nullability, primary key."""
+    """A table's columns as DuckDB has them: name, type, nullability, key.
+
+    The key is the primary key, or for ``trades`` the natural key its writer keeps unique
+    without an index (``schema.NATURAL_KEYS``).
+    """
     keys = {
         name
         for (names,) in conn.execute(
@@ -243,6 +247,7 @@ def describe_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[Column
         ).fetchall()
         for name in names
     }
+    keys.update(NATURAL_KEYS.get(table, ()))
     rows = conn.execute(
         "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
         "WHERE table_name = ? ORDER BY column_index",
@@ -332,10 +337,17 @@ def table_schema(table: str) -> dg.TableSchema:
             )
             for column in columns
         ],
-        constraints=dg.TableConstraints(other=[f"primary key ({', '.join(keys)})"])
-        if keys
-        else None,
+        constraints=dg.TableConstraints(other=[_key_constraint(table, keys)]) if keys else None,
     )
+
+
+def _key_constraint(table: str, keys: list[str]) -> str:
+    if table in NATURAL_KEYS:
+        return (
+            f"unique key ({', '.join(keys)}), kept by the writer without an index and "
+            "verified by the trade_keys_unique check"
+        )
+    return f"primary key ({', '.join(keys)})"
 
 
 def column_schema(table: str) -> dict[str, dg.TableSchema]:

@@ -14,3 +14,4 @@ WHALE_STATS = "whale_stats"
 TRADES_ARCHIVE = "trades_archive"
 
 PAYLOAD_CHECK = "payload_valid"
+TRADE_KEYS_CHECK = "trade_keys_unique"

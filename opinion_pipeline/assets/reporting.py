@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from dagster import AssetCheckResult, AssetCheckSeverity, Failure, MetadataValue
 
-from opinion_pipeline.assets.constants import PAYLOAD_CHECK
+from opinion_pipeline.assets.constants import PAYLOAD_CHECK, TRADE_KEYS_CHECK
 from opinion_pipeline.assets.markdown import markdown_table
 from opinion_pipeline.opinion_api import OpinionAPIError
 from opinion_pipeline.resources.warehouse import WarehouseError
@@ -56,6 +56,23 @@ def payload_check(asset_name: str, report: SyncReport) -> AssetCheckResult:
         passed=report.quarantined == 0,
         severity=AssetCheckSeverity.WARN,
         description="Rows that failed the pandera schema go to the quarantine table.",
+        metadata=metadata,
+    )
+
+
+def trade_keys_check(asset_name: str, repeated: list[tuple[str, int]]) -> AssetCheckResult:
+    """Fails (ERROR) when a trade key this run wrote is stored more than once."""
+    shown = repeated[:MAX_FAILURES_SHOWN]
+    metadata: dict[str, object] = {"repeated_keys": len(repeated)}
+    if shown:
+        table = markdown_table(["trade_key", "rows"], shown)
+        metadata["repeated"] = MetadataValue.md(f"First {len(shown)}:\n\n{table}")
+    return AssetCheckResult(
+        check_name=TRADE_KEYS_CHECK,
+        asset_key=asset_name,
+        passed=not repeated,
+        severity=AssetCheckSeverity.ERROR,
+        description="Every trade this run wrote is stored exactly once (trade_key).",
         metadata=metadata,
     )
 

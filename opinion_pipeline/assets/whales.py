@@ -10,16 +10,23 @@ from opinion_pipeline.assets.constants import (
     INGEST,
     OWNERS,
     PAYLOAD_CHECK,
+    TRADE_KEYS_CHECK,
     WHALE_ACTIVITY,
     WHALE_REGISTRY,
     WHALE_TRADES,
 )
 from opinion_pipeline.assets.markdown import markdown_table
-from opinion_pipeline.assets.reporting import clear_failures, payload_check, sync_metadata
+from opinion_pipeline.assets.reporting import (
+    clear_failures,
+    payload_check,
+    sync_metadata,
+    trade_keys_check,
+)
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
 from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
+from opinion_pipeline.warehouse.trades import repeated_trade_keys
 
 LATEST_ACTIVITY_SHOWN = 10
 
@@ -102,7 +109,13 @@ def _latest_activity_markdown(warehouse: DuckDBWarehouse) -> tuple[int, str]:
             asset=WHALE_TRADES,
             blocking=True,
             description="Every trade row passed the pandera schema (failures are quarantined).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            TRADE_KEYS_CHECK,
+            asset=WHALE_TRADES,
+            blocking=True,
+            description="Every trade the run wrote is stored exactly once (trade_key).",
+        ),
     ],
 )
 def whale_trades(
@@ -120,8 +133,10 @@ def whale_trades(
         report = sync_whale_trades(opinion_api, warehouse, whales, options, run_id=context.run_id)
     with warehouse.connection() as conn:
         trade_count = conn.execute("SELECT count(*) FROM trades").fetchone()[0]  # type: ignore[index]
+        repeated = repeated_trade_keys(conn, context.run_id)
     activity_total, activity_table = _latest_activity_markdown(warehouse)
     yield payload_check(WHALE_TRADES, report)
+    yield trade_keys_check(WHALE_TRADES, repeated)
     yield dg.MaterializeResult(asset_key=WHALE_TRADES, metadata=sync_metadata(report, trade_count))
     yield dg.MaterializeResult(
         asset_key=WHALE_ACTIVITY,

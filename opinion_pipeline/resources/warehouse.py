@@ -18,6 +18,7 @@ from dagster import ConfigurableResource
 from filelock import FileLock, Timeout
 from pydantic import Field
 
+from opinion_pipeline.warehouse.migrations import SchemaVersionError
 from opinion_pipeline.warehouse.schema import ensure_schema
 
 
@@ -79,7 +80,7 @@ class DuckDBWarehouse(ConfigurableResource):
                 if read_only:
                     conn.execute("SET TimeZone = 'UTC'")
                 else:
-                    ensure_schema(conn)
+                    _ensure_schema(conn)
                 yield conn
             finally:
                 conn.close()
@@ -95,3 +96,10 @@ class DuckDBWarehouse(ConfigurableResource):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+
+def _ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    try:
+        ensure_schema(conn)
+    except SchemaVersionError as error:
+        raise WarehouseError(str(error)) from None

@@ -2,14 +2,22 @@
 
 Money is DECIMAL(38,18) (the API sends up to 18 decimals), times are TIMESTAMPTZ in UTC, and
 uint256 token ids are VARCHAR. ``CREATE ... IF NOT EXISTS`` makes ``ensure_schema`` safe to run on
-every connection; ``schema_version`` records what was applied, for future migrations.
+every connection; ``schema_version`` records what was applied, and ``warehouse/migrations.py``
+brings an older warehouse up to date.
+
+``trades`` is the one table whose natural key is not a PRIMARY KEY: DuckDB backs a primary key
+with an in-memory ART index, which on ``trades`` doubled the file, tripled the memory of every
+sync and made writes 2-4x slower (BENCHMARKS.md, "Warehouse writes"). Its key is kept unique
+by its only writer, ``warehouse/trades.py:insert_trades`` (anti-join under the warehouse lock,
+in the write's transaction), and checked after every sync by the ``trade_keys_unique`` asset
+check. ``NATURAL_KEYS`` records it for the catalog.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MONEY = "DECIMAL(38,18)"
 
@@ -61,7 +69,7 @@ CREATE TABLE IF NOT EXISTS whales (
 );
 
 CREATE TABLE IF NOT EXISTS trades (
-    trade_key VARCHAR PRIMARY KEY,       -- see opinion_pipeline/validation/keys.py
+    trade_key VARCHAR NOT NULL,          -- unique without an index, see validation/keys.py
     wallet VARCHAR NOT NULL,
     tx_hash VARCHAR NOT NULL,
     market_id BIGINT NOT NULL,
@@ -164,12 +172,25 @@ TABLES = (
 )
 
 
+# Unique keys kept by the writer rather than by a PRIMARY KEY index (see the module docstring).
+NATURAL_KEYS = {"trades": ("trade_key",)}
+
+
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing and migrate an older warehouse; cheap when up to date."""
+    from opinion_pipeline.warehouse.migrations import migrate
+
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute(DDL)
-    conn.execute(
-        "INSERT INTO schema_version VALUES (?, now()) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
-    )
+    migrate(conn, SCHEMA_VERSION)
+
+
+def create_statement(table: str) -> str:
+    """The ``CREATE TABLE`` statement of ``table`` in the DDL above."""
+    for statement in DDL.split(";"):
+        if f"CREATE TABLE IF NOT EXISTS {table} (" in statement:
+            return statement
+    raise KeyError(f"no CREATE TABLE for {table!r} in the DDL")
 
 
 def load_expression(

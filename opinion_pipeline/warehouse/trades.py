@@ -64,8 +64,10 @@ def insert_trades(
 ) -> TradeInsert:
     """Insert the trades not stored yet; those worth ``alert_usd`` or more join the feed.
 
-    The caller holds the warehouse lock, so the key check below sees every committed trade and
-    no other writer can add one before the insert; the primary key still guards the table.
+    This function is what keeps ``trade_key`` unique (``trades`` has no PRIMARY KEY index, see
+    schema.py): the caller holds the warehouse lock, so the key check below sees every
+    committed trade and no other writer can add one before the insert. The
+    ``trade_keys_unique`` asset check verifies it after every sync.
 
     Why in two steps (BENCHMARKS.md): most syncs re-read trades already stored (every whale's
     first page), so the keys alone are checked first and a batch with nothing new costs one
@@ -116,6 +118,23 @@ def insert_trades(
         activity=int(activity),
         unknown_market=int(unknown),
     )
+
+
+def repeated_trade_keys(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, int]]:
+    """Keys written by run ``run_id`` that ``trades`` holds more than once, with their counts.
+
+    Reads only the rows sharing a key with that run's rows, so it costs one scan of the
+    run_id and trade_key columns, not a full-table aggregate.
+    """
+    return conn.execute(
+        """
+        SELECT trade_key, count(*) FROM trades
+        WHERE trade_key IN (SELECT trade_key FROM trades WHERE run_id = ?)
+        GROUP BY trade_key HAVING count(*) > 1
+        ORDER BY trade_key
+        """,
+        [run_id],
+    ).fetchall()
 
 
 def _not_stored(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pd.DataFrame:

@@ -84,6 +84,11 @@ def test_materialization_records_the_sync_log(fresh_simulator, pipeline_env, ins
         [dg.AssetCheckKey(dg.AssetKey("whale_trades"), "payload_valid")]
     )
     assert check, "the payload check ran"
+    keys = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("whale_trades"), "trade_keys_unique")]
+    )
+    evaluation = next(iter(keys.values())).evaluation
+    assert evaluation.passed and evaluation.metadata["repeated_keys"].value == 0
 
 
 def test_malformed_rows_are_quarantined(fresh_simulator, pipeline_env, instance, monkeypatch):
@@ -92,9 +97,10 @@ def test_malformed_rows_are_quarantined(fresh_simulator, pipeline_env, instance,
     sim.set_faults(malformed_rate=0.2)
     result = run_job(instance, "sync_whale_trades")
     assert result.success
-    checks = result.get_asset_check_evaluations()
-    assert checks and not checks[0].passed
-    assert "failures" in checks[0].metadata
+    checks = {check.check_name: check for check in result.get_asset_check_evaluations()}
+    assert not checks["payload_valid"].passed
+    assert "failures" in checks["payload_valid"].metadata
+    assert checks["trade_keys_unique"].passed
     with pipeline_warehouse().connection() as conn:
         quarantined = conn.execute("SELECT reason, raw_json FROM quarantine").fetchall()
         stored = warehouse_fills(conn)

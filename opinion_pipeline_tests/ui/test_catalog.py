@@ -14,7 +14,7 @@ from opinion_pipeline.assets import catalog
 from opinion_pipeline.definitions import build_definitions
 from opinion_pipeline.operations.run_history import archive_frame, write_parquet
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.warehouse.schema import TABLES
+from opinion_pipeline.warehouse.schema import NATURAL_KEYS, TABLES
 
 GROUPS = {"ingest", "analytics", "maintenance"}
 # Assets whose data is a warehouse table: the UI's columns must be that table's.
@@ -37,9 +37,14 @@ def schema_shape(schema: dg.TableSchema) -> Shape:
 
 
 def duckdb_shape(conn: duckdb.DuckDBPyConnection, relation: str) -> Shape:
-    """The same, read with DESCRIBE from DuckDB (key = PRI)."""
+    """The same, read with DESCRIBE from DuckDB (key = PRI, or the table's declared natural key,
+    which its writer keeps unique without an index)."""
+    natural = set(NATURAL_KEYS.get(relation, ()))
     rows = conn.execute(f"DESCRIBE {relation}").fetchall()
-    return [(name, kind, null == "YES", key == "PRI") for name, kind, null, key, *_ in rows]
+    return [
+        (name, kind, null == "YES", key == "PRI" or name in natural)
+        for name, kind, null, key, *_ in rows
+    ]
 
 
 def catalog_problems(spec: dg.AssetSpec) -> list[str]:
@@ -103,7 +108,10 @@ def test_assets_show_their_table(asset: str, table: str) -> None:
     )
     schema = spec.metadata[catalog.COLUMN_SCHEMA_KEY]
     assert schema_shape(schema) == schema_shape(catalog.table_schema(table))
-    assert schema.constraints is not None and schema.constraints.other[0].startswith("primary key")
+    assert schema.constraints is not None
+    assert schema.constraints.other[0].startswith(
+        "unique key" if table in NATURAL_KEYS else "primary key"
+    )
 
 
 def test_run_history_schema_matches_the_parquet_written(tmp_path: Path) -> None:
