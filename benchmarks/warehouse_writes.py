@@ -15,14 +15,14 @@ from typing import Any
 
 from benchmarks import common
 
-# Generated in DuckDB (fast), then given the dtypes prepare_trades produces.
-_FRAME_SQL = """
+# Generated in DuckDB (fast); trade_frame gives it the dtypes prepare_trades produces.
+FRAME_SQL = """
 WITH g AS (
     SELECT i,
            (1 + i % 999) / 1000 AS px,
            -- about 2% of trades are worth $10k or more (whale_activity), as in the simulator
            (CASE WHEN i % 50 = 0 THEN 30000 + i % 1000 ELSE i % 5000 END) * 1.000001 AS sh
-    FROM range($rows) t(i)
+    FROM range($first, $first + $rows) t(i)
 )
 SELECT
     substr(sha256('t' || i), 1, 32) AS trade_key,
@@ -55,15 +55,23 @@ FROM g
 ROW_BY_ROW_TABLE = "trades_rowwise"
 
 
-def trade_frame(rows: int, wallets: int = 1000) -> Any:
-    """N distinct trades shaped like ``prepare_trades(...).rows`` (object/int64 columns)."""
+def frame_params(rows: int, first: int = 0, wallets: int = 1000) -> dict[str, int]:
+    """Parameters of the generator: trades number ``first`` .. ``first + rows - 1``."""
+    return {"rows": rows, "first": first, "wallets": wallets, "start": common.FROZEN_START}
+
+
+def trade_frame(rows: int, wallets: int = 1000, first: int = 0) -> Any:
+    """N distinct trades shaped like ``prepare_trades(...).rows`` (object/int64 columns).
+
+    Trade number i always gets the same key and values, so frames with overlapping ranges
+    overlap in the warehouse too.
+    """
     import duckdb
 
     from opinion_pipeline.validation.trades import TRADE_COLUMNS
 
     with duckdb.connect() as conn:
-        params = {"rows": rows, "wallets": wallets, "start": common.FROZEN_START}
-        frame = conn.execute(_FRAME_SQL, params).df()
+        frame = conn.execute(FRAME_SQL, frame_params(rows, first, wallets)).df()
     for column in ("root_market_id", "status"):  # python ints in object columns, as prepared
         frame[column] = frame[column].astype(object)
     return frame[TRADE_COLUMNS]

@@ -18,6 +18,7 @@ BENCHMARKS = (
     "whale_sync",
     "market_sweep",
     "warehouse_writes",
+    "steady_writes",
     "whale_stats",
     "orchestration",
     "growth",
