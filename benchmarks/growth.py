@@ -2,8 +2,9 @@
 
 Three sizes per dimension, each measured once in this run with the other benchmarks' code:
 whales -> whale sync cycle with nothing new (pipeline only, no baseline); trades -> upsert of
-new trades and whale stats recompute; markets -> market sweep. Prints a table and, per step,
-the growth of the cost against the growth of the size (1.0 = linear).
+new trades, a sync-sized write into a warehouse of that many trades, and whale stats
+recompute; markets -> market sweep. Prints a table and, per step, the growth of the cost
+against the growth of the size (1.0 = linear). `--only NAME ...` measures some dimensions.
 """
 
 from __future__ import annotations
@@ -12,17 +13,26 @@ import argparse
 import math
 from typing import Any
 
-from benchmarks import common, market_sweep, warehouse_writes, whale_stats, whale_sync
+from benchmarks import (
+    common,
+    market_sweep,
+    steady_writes,
+    warehouse_writes,
+    whale_stats,
+    whale_sync,
+)
 
 SIZES = {
     "whales": [100, 300, 1000],
     "write_trades": [100_000, 300_000, 1_000_000],
+    "stored_trades": [500_000, 1_500_000, 5_000_000],
     "stats_trades": [1_000_000, 3_000_000, 10_000_000],
     "markets": [500, 1000, 2000],
 }
 QUICK = {
     "whales": [5, 10, 20],
     "write_trades": [2_000, 4_000, 8_000],
+    "stored_trades": [5_000, 10_000, 20_000],
     "stats_trades": [10_000, 20_000, 40_000],
     "markets": [20, 40, 80],
 }
@@ -50,19 +60,38 @@ def _rows(name: str, sizes: list[int], cost: list[float], unit: str) -> list[dic
     return rows
 
 
+def _measure(dimension: str, size: int, quick: bool) -> float:
+    if dimension == "whales":
+        return _whales(size, quick)
+    if dimension == "write_trades":
+        return warehouse_writes.one_round(size, 200)["new"]["seconds"]
+    if dimension == "stored_trades":
+        batch = 1_000 if quick else 20_000
+        return steady_writes.measure(size, batch, 2)["seconds"]["median"]
+    if dimension == "stats_trades":
+        return whale_stats.measure(size, 100 if quick else 10_000, 1)["seconds"]["median"]
+    return market_sweep.measure(size, 1)["filled"]["wall_s"]["median"]
+
+
+LABELS = {
+    "whales": ("whale sync (nothing new)", "whales"),
+    "write_trades": ("upsert new trades", "trades"),
+    "stored_trades": ("sync-sized write", "stored trades"),
+    "stats_trades": ("whale stats", "trades"),
+    "markets": ("market sweep", "markets"),
+}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    parser = common.parser(__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(SIZES), default=list(SIZES))
+    args = parser.parse_args(argv)
     sizes = QUICK if args.quick else SIZES
     table: list[dict[str, Any]] = []
-    cost = [_whales(size, args.quick) for size in sizes["whales"]]
-    table += _rows("whale sync (nothing new)", sizes["whales"], cost, "whales")
-    cost = [warehouse_writes.one_round(n, 200)["new"]["seconds"] for n in sizes["write_trades"]]
-    table += _rows("upsert new trades", sizes["write_trades"], cost, "trades")
-    whales = 100 if args.quick else 10_000
-    cost = [whale_stats.measure(n, whales, 1)["seconds"]["median"] for n in sizes["stats_trades"]]
-    table += _rows("whale stats", sizes["stats_trades"], cost, "trades")
-    cost = [market_sweep.measure(n, 1)["filled"]["wall_s"]["median"] for n in sizes["markets"]]
-    table += _rows("market sweep", sizes["markets"], cost, "markets")
+    for dimension in args.only:
+        cost = [_measure(dimension, size, args.quick) for size in sizes[dimension]]
+        label, unit = LABELS[dimension]
+        table += _rows(label, sizes[dimension], cost, unit)
     common.emit("growth", {"machine": common.machine(), "table": table})
     return {"table": table}
 

@@ -70,6 +70,29 @@ def one_round(source: Path, work: Path, stored: int, batch: int) -> dict[str, An
     return json.loads(output.strip().splitlines()[-1])
 
 
+def measure(stored: int, batch: int, repeat: int) -> dict[str, Any]:
+    """Build a warehouse of ``stored`` trades, then time ``repeat`` writes, each on a copy."""
+    with common.workdir("steady") as tmp:
+        source = tmp / "warehouse.duckdb"
+        built_s = build_warehouse(source, stored)
+        file_mb = round(source.stat().st_size / 2**20, 1)
+        common.say(f"warehouse of {stored} trades built in {built_s:.1f} s: {file_mb} MB")
+        rounds = []
+        for index in range(repeat):
+            rounds.append(one_round(source, tmp, stored, batch))
+            common.say(f"  round {index + 1}/{repeat}: {rounds[-1]}")
+    figures: dict[str, Any] = {
+        "stored": stored,
+        "batch": batch,
+        "file_mb": file_mb,
+        "build_s": round(built_s, 1),
+        "rounds": rounds,
+    }
+    for name in ("seconds", "peak_rss_mb", "rss_rise_mb"):
+        figures[name] = common.spread([r[name] for r in rounds], 3 if name == "seconds" else 1)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--stored", type=int, default=5_000_000, help="trades already stored")
@@ -81,28 +104,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return {}
     if args.quick:
         args.stored, args.batch, args.repeat = 50_000, 2_000, 1
-    with common.workdir("steady") as tmp:
-        source = tmp / "warehouse.duckdb"
-        built_s = build_warehouse(source, args.stored)
-        file_mb = round(source.stat().st_size / 2**20, 1)
-        common.say(f"warehouse of {args.stored} trades built in {built_s:.1f} s: {file_mb} MB")
-        rounds = []
-        for index in range(args.repeat):
-            rounds.append(one_round(source, tmp, args.stored, args.batch))
-            common.say(f"  round {index + 1}/{args.repeat}: {rounds[-1]}")
-    figures: dict[str, Any] = {
-        "machine": common.machine(),
-        "stored": args.stored,
-        "batch": args.batch,
-        "file_mb": file_mb,
-        "build_s": round(built_s, 1),
-        "rounds": rounds,
-    }
-    for name in ("seconds", "peak_rss_mb", "rss_rise_mb"):
-        figures[name] = common.spread([r[name] for r in rounds], 3 if name == "seconds" else 1)
+    figures = {"machine": common.machine(), **measure(args.stored, args.batch, args.repeat)}
     common.say(
         f"write of {args.batch} trades (half new) into {args.stored}: {figures['seconds']} s, "
-        f"peak RSS {figures['peak_rss_mb']} MB; file {file_mb} MB"
+        f"peak RSS {figures['peak_rss_mb']} MB; file {figures['file_mb']} MB"
     )
     common.emit("steady_writes", figures)
     return figures
