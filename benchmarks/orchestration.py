@@ -53,6 +53,9 @@ def environment(tmp: Path, sim: Any, config: Path = ROOT / "dagster.yaml") -> di
         "OPINION_DATA_DIR": str(tmp / "data"),
         "OPINION_WHALES_FILE": str(tmp / "whales.csv"),
         "OPINION_RATE_LIMIT_DIR": str(tmp / "limiter"),
+        # The simulated world lies in the past: without this, the daily mark_inactive_whales run
+        # (01:00 UTC) would find every whale inactive and later syncs would skip them all.
+        "OPINION_INACTIVE_AFTER_DAYS": "36500",
     }
 
 
@@ -108,15 +111,18 @@ def _instance(env: dict[str, str]) -> Any:
     return DagsterInstance.get()
 
 
-def _sync_seconds(instance: Any, run_id: str) -> float | None:
+def _sync_figures(instance: Any, run_id: str) -> dict[str, float | None]:
+    """The whale_trades materialization's ``seconds`` and ``whales_polled``."""
     from dagster import DagsterEventType
 
+    figures: dict[str, float | None] = {"seconds": None, "whales_polled": None}
     for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
         materialization = record.dagster_event.event_specific_data.materialization
         if materialization.asset_key.path[-1] == "whale_trades":
-            value = materialization.metadata.get("seconds")
-            return None if value is None else float(value.value)
-    return None
+            for name in figures:
+                value = materialization.metadata.get(name)
+                figures[name] = None if value is None else float(value.value)
+    return figures
 
 
 def finished_runs(instance: Any, *, scheduled: bool) -> list[dict[str, Any]]:
@@ -135,7 +141,8 @@ def finished_runs(instance: Any, *, scheduled: bool) -> list[dict[str, Any]]:
         created = record.create_timestamp.timestamp()
         tick = datetime.fromisoformat(tick_tag).timestamp() if tick_tag else created
         started = record.start_time or created
-        sync_s = _sync_seconds(instance, run.run_id)
+        sync = _sync_figures(instance, run.run_id)
+        sync_s = sync["seconds"]
         out.append(
             {
                 "run_id": run.run_id,
@@ -146,6 +153,7 @@ def finished_runs(instance: Any, *, scheduled: bool) -> list[dict[str, Any]]:
                 "started_to_end_s": round(record.end_time - started, 3),
                 "tick_to_end_s": round(record.end_time - tick, 3),
                 "sync_s": None if sync_s is None else round(sync_s, 3),
+                "whales_polled": sync["whales_polled"],
                 "overhead_s": None if sync_s is None else round(record.end_time - tick - sync_s, 3),
             }
         )
@@ -200,7 +208,11 @@ def overhead(args: Any) -> dict[str, Any]:
                 daemon.stop()
     for run in runs:
         common.say(f"  run: {run}")
-    return {"whales": args.whales, "scheduled": not args.quick, **_summary(runs)}
+    partial = [run["run_id"] for run in runs if run["whales_polled"] != args.whales]
+    if partial:
+        common.say(f"  WARNING: runs that did not poll all {args.whales} whales: {partial}")
+    summary = _summary(runs)
+    return {"whales": args.whales, "scheduled": not args.quick, "partial_runs": partial, **summary}
 
 
 def _latencies(sim: Any, env: dict[str, str], window: tuple[int, int]) -> dict[str, Any]:
