@@ -28,6 +28,7 @@ from opinion_pipeline.opinion_api.paging import (
     WalletTrades,
     page_rows,
     read_pages_concurrently,
+    walk_pages,
     walk_wallet_trades,
 )
 from opinion_pipeline.opinion_api.rate_limiter import RateLimiter, default_limiter_dir
@@ -251,11 +252,11 @@ class OpinionAPI(ConfigurableResource):
         self, path: str, extra: dict[str, Any] | None = None
     ) -> Iterator[tuple[int | None, list[dict[str, Any]]]]:
         """Yield (total, rows) per page, from page 1 until a short/empty page or ``total``."""
-        for page in range(1, MAX_PAGES + 1):
-            total, rows = self._read_page(path, page, extra)
-            yield total, rows
-            if len(rows) < PAGE_LIMIT or (total is not None and page * PAGE_LIMIT >= total):
-                return
+        yield from walk_pages(
+            lambda page: self._read_page(path, page, extra),
+            page_limit=PAGE_LIMIT,
+            max_pages=MAX_PAGES,
+        )
 
     # -- markets --------------------------------------------------------------------------------
     def iter_market_pages(self, status: str | None = None) -> Iterator[list[dict[str, Any]]]:

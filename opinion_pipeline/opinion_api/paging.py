@@ -13,7 +13,7 @@ Kept free of HTTP so the logic can be tested with a fake page reader.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,6 +199,24 @@ def _catch_up_head(
     return accepted
 
 
+def walk_pages(
+    read: PageReader,
+    *,
+    page_limit: int,
+    max_pages: int,
+    first: tuple[int | None, list[Row]] | None = None,
+) -> Iterator[tuple[int | None, list[Row]]]:
+    """(total, rows) per page from page 1 until a short page or ``total`` says it was the last.
+
+    ``first`` is page 1 when the caller has already read it.
+    """
+    for page in range(1, max_pages + 1):
+        total, rows = first if page == 1 and first is not None else read(page)
+        yield total, rows
+        if len(rows) < page_limit or (total is not None and page * page_limit >= total):
+            return
+
+
 def read_pages_concurrently(
     read: PageReader, *, page_limit: int, readers: int, max_pages: int
 ) -> list[list[Row]] | None:
@@ -207,27 +225,18 @@ def read_pages_concurrently(
     Page 1 gives ``total``; the other pages are then read at once. They must all report the
     same total and be full (the last one non-empty), else the list moved during the read and
     None asks the caller to walk it page by page. A short list, or one without ``total``, is
-    read page by page here, with the same stop rule as a sequential walk.
+    walked page by page here (:func:`walk_pages`), page 1 not read twice.
     """
     total, first = read(1)
-    pages = [first]
     last = -(-total // page_limit) if total is not None else None
     if last is None or last < PARALLEL_MIN_PAGES or last > max_pages:
-        page = 1
-        while not (
-            len(pages[-1]) < page_limit or (total is not None and page * page_limit >= total)
-        ):
-            if page >= max_pages:
-                break
-            page += 1
-            total, rows = read(page)
-            pages.append(rows)
-        return pages
+        walk = walk_pages(read, page_limit=page_limit, max_pages=max_pages, first=(total, first))
+        return [rows for _total, rows in walk]
     with ThreadPoolExecutor(readers, thread_name_prefix="page") as pool:
         rest = list(pool.map(read, range(2, last + 1)))
     if any(page_total != total for page_total, _rows in rest):
         return None
-    pages.extend(rows for _total, rows in rest)
+    pages = [first, *(rows for _total, rows in rest)]
     if any(len(rows) != page_limit for rows in pages[:-1]) or not pages[-1]:
         return None
     return pages
