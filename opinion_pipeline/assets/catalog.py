@@ -22,7 +22,13 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from opinion_pipeline.warehouse.schema import DDL, NATURAL_KEYS, TABLES, ensure_schema
+from opinion_pipeline.warehouse.schema import (
+    DDL,
+    NATURAL_KEYS,
+    TABLES,
+    ensure_schema,
+    primary_key_columns,
+)
 
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
 RUN_HISTORY = "run_history"  # Parquet under OPINION_ARCHIVE_DIR/runs, one row per pruned run
@@ -238,16 +244,7 @@ def describe_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[Column
     The key is the primary key, or for ``trades`` the natural key its writer keeps unique
     without an index (``schema.NATURAL_KEYS``).
     """
-    keys = {
-        name
-        for (names,) in conn.execute(
-            "SELECT constraint_column_names FROM duckdb_constraints() "
-            "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
-            [table],
-        ).fetchall()
-        for name in names
-    }
-    keys.update(NATURAL_KEYS.get(table, ()))
+    keys = {*primary_key_columns(conn, table), *NATURAL_KEYS.get(table, ())}
     rows = conn.execute(
         "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
         "WHERE table_name = ? ORDER BY column_index",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from opinion_pipeline.warehouse.schema import create_statement
+from opinion_pipeline.warehouse.schema import create_statement, primary_key_columns
 
 
 class SchemaVersionError(RuntimeError):
@@ -21,7 +21,7 @@ class SchemaVersionError(RuntimeError):
 
 def _trades_without_primary_key(conn: duckdb.DuckDBPyConnection) -> None:
     """v2: ``trades`` keeps its natural key without a PRIMARY KEY index (see schema.py)."""
-    if not _has_primary_key(conn, "trades"):
+    if not primary_key_columns(conn, "trades"):
         return
     conn.execute("ALTER TABLE trades RENAME TO trades_v1")
     conn.execute(create_statement("trades"))
@@ -65,12 +65,3 @@ def migrate(conn: duckdb.DuckDBPyConnection, target: int) -> None:
 
 def _record(conn: duckdb.DuckDBPyConnection, version: int) -> None:
     conn.execute("INSERT INTO schema_version VALUES (?, now()) ON CONFLICT DO NOTHING", [version])
-
-
-def _has_primary_key(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = conn.execute(
-        "SELECT count(*) FROM duckdb_constraints() "
-        "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
-        [table],
-    ).fetchone()[0]  # type: ignore[index]
-    return bool(found)

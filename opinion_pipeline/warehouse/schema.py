@@ -185,6 +185,16 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     migrate(conn, SCHEMA_VERSION)
 
 
+def primary_key_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of ``table``'s PRIMARY KEY as DuckDB has it (empty when it has none)."""
+    rows = conn.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        [table],
+    ).fetchall()
+    return [name for (names,) in rows for name in names]
+
+
 def create_statement(table: str) -> str:
     """The ``CREATE TABLE`` statement of ``table`` in the DDL above."""
     for statement in DDL.split(";"):
