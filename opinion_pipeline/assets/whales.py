@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import dagster as dg
+import duckdb
 
 from opinion_pipeline import settings
 from opinion_pipeline.assets.catalog import column_schema
@@ -58,16 +59,15 @@ def whale_registry(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
     )
 
 
-def _latest_activity_markdown(warehouse: DuckDBWarehouse) -> tuple[int, str]:
-    with warehouse.connection() as conn:
-        total = conn.execute("SELECT count(*) FROM whale_activity").fetchone()[0]  # type: ignore[index]
-        rows = conn.execute(
-            """
-            SELECT created_at, label, wallet, side, outcome, round(usd_value, 2), market_title
-            FROM whale_activity ORDER BY created_at DESC, trade_key LIMIT ?
-            """,
-            [LATEST_ACTIVITY_SHOWN],
-        ).fetchall()
+def _latest_activity_markdown(conn: duckdb.DuckDBPyConnection) -> tuple[int, str]:
+    total = conn.execute("SELECT count(*) FROM whale_activity").fetchone()[0]  # type: ignore[index]
+    rows = conn.execute(
+        """
+        SELECT created_at, label, wallet, side, outcome, round(usd_value, 2), market_title
+        FROM whale_activity ORDER BY created_at DESC, trade_key LIMIT ?
+        """,
+        [LATEST_ACTIVITY_SHOWN],
+    ).fetchall()
     table = markdown_table(
         ["time (UTC)", "whale", "wallet", "side", "outcome", "USD", "market"], rows
     )
@@ -134,7 +134,7 @@ def whale_trades(
     with warehouse.connection() as conn:
         trade_count = conn.execute("SELECT count(*) FROM trades").fetchone()[0]  # type: ignore[index]
         repeated = repeated_trade_keys(conn, context.run_id)
-    activity_total, activity_table = _latest_activity_markdown(warehouse)
+        activity_total, activity_table = _latest_activity_markdown(conn)
     yield payload_check(WHALE_TRADES, report)
     yield trade_keys_check(WHALE_TRADES, repeated)
     yield dg.MaterializeResult(asset_key=WHALE_TRADES, metadata=sync_metadata(report, trade_count))
