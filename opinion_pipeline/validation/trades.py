@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
+from itertools import groupby
 from typing import Any
 
 import pandas as pd
@@ -73,6 +74,23 @@ def prepare_trades(wallet: str, raw_rows: Sequence[Any]) -> TradeBatch:
     return TradeBatch(wallet=wallet, rows=rows, rejects=[reject for _, reject in rejects])
 
 
+def _keys_by_fetch(
+    fetch_of: Sequence[int], wallets: Sequence[str], fills: Iterable[tuple[Any, ...]]
+) -> tuple[list[str], list[int]]:
+    """Trade keys and occurrences, counted within each fetch (as ``prepare_trades`` does).
+
+    Valid rows keep payload order, so each fetch's rows are one consecutive group.
+    """
+    keys: list[str] = []
+    occurrences: list[int] = []
+    rows = zip(fetch_of, wallets, fills, strict=True)
+    for (_fetch, wallet), group in groupby(rows, key=lambda row: (row[0], row[1])):
+        fetch_keys, fetch_occurrences = trade_keys(wallet, [fill for _, _, fill in group])
+        keys.extend(fetch_keys)
+        occurrences.extend(fetch_occurrences)
+    return keys, occurrences
+
+
 def prepare_trade_fetches(
     fetches: Sequence[tuple[str, Sequence[Any]]],
 ) -> tuple[pd.DataFrame, list[tuple[str, Reject]]]:
@@ -85,12 +103,11 @@ def prepare_trade_fetches(
     """
     rows: list[Any] = []
     owners: list[int] = []  # index into fetches, per row
+    starts: list[int] = []  # position in ``rows`` of each fetch's first row
     for index, (_wallet, raw_rows) in enumerate(fetches):
+        starts.append(len(rows))
         rows.extend(_with_fee_alias(row) for row in raw_rows)
         owners.extend([index] * len(raw_rows))
-    starts = [0]
-    for _wallet, raw_rows in fetches:
-        starts.append(starts[-1] + len(raw_rows))
     valid, flat_rejects = validate_rows(rows, TRADE_SCHEMA)
     rejects = [
         (
@@ -101,18 +118,8 @@ def prepare_trade_fetches(
     ]
     fetch_of = [owners[position] for position in valid.index]
     wallets = [fetches[index][0] for index in fetch_of]
-    keys: list[str] = []
-    occurrences: list[int] = []
-    fills = list(valid[list(KEY_FIELDS)].itertuples(index=False, name=None))
-    begin = 0
-    while begin < len(fills):  # valid rows keep payload order: each fetch is one run
-        end = begin
-        while end < len(fills) and fetch_of[end] == fetch_of[begin]:
-            end += 1
-        fetch_keys, fetch_occurrences = trade_keys(wallets[begin], fills[begin:end])
-        keys.extend(fetch_keys)
-        occurrences.extend(fetch_occurrences)
-        begin = end
+    fills = valid[list(KEY_FIELDS)].itertuples(index=False, name=None)
+    keys, occurrences = _keys_by_fetch(fetch_of, wallets, fills)
     frame = pd.DataFrame(
         {
             "trade_key": keys,
