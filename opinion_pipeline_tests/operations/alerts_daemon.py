@@ -26,6 +26,7 @@ from opinion_pipeline_tests.processes import free_port, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+POLL_S = 0.2  # how often the waits below look again (runs and heartbeats change fast)
 
 
 def instance_config() -> dict[str, Any]:
@@ -116,7 +117,7 @@ class DaemonStack:
             with socket.socket() as sock:
                 return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
-        wait_for(listening, 30, "the code server to listen")
+        wait_for(listening, 30, "the code server to listen", POLL_S)
 
     def start_daemon(self) -> None:
         self.daemon = self._spawn(
@@ -124,7 +125,9 @@ class DaemonStack:
         )
         instance = self.require_instance()
         wanted = {"SENSOR", "QUEUED_RUN_COORDINATOR", "FRESHNESS_DAEMON"}
-        wait_for(lambda: wanted <= set(instance.get_daemon_heartbeats()), 45, "daemon heartbeats")
+        wait_for(
+            lambda: wanted <= set(instance.get_daemon_heartbeats()), 45, "daemon heartbeats", POLL_S
+        )
 
     def tick_count(self, sensor_name: str) -> int:
         """Evaluations of a sensor so far (skips included)."""
@@ -199,11 +202,12 @@ class DaemonStack:
             lambda: self.run(run_id) if self.run(run_id).is_finished else None,
             timeout_s,
             f"run {run_id} to finish",
+            POLL_S,
         )
 
     def worker_pid(self, run_id: str, timeout_s: float = 30) -> int:
         path = self.pid_dir / f"{run_id}.pid"
-        wait_for(path.exists, timeout_s, f"run {run_id} to start its op")
+        wait_for(path.exists, timeout_s, f"run {run_id} to start its op", POLL_S)
         return int(path.read_text())
 
     def messages(self, run_id: str, of_type: dg.DagsterEventType | None = None) -> list[str]:
