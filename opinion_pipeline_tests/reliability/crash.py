@@ -11,7 +11,7 @@ import random
 import signal
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ class KillLog:
     landed: int = 0
     finished_first: int = 0
     last_duration: float | None = None
-    delays: list[float] = field(default_factory=list)
 
     def next_delay(self, rng: random.Random, default: float) -> float:
         expected = (self.last_duration or default) * 1.1
@@ -39,11 +38,13 @@ class KillLog:
         return rng.uniform(expected * 0.66, expected)
 
 
-def run_and_kill(context: BaseContext, task: str, params: dict[str, Any], delay: float) -> bool:
-    """Start ``task``; SIGKILL it after ``delay`` s. True if the kill landed while it ran.
+def run_and_kill(
+    context: BaseContext, task: str, params: dict[str, Any], delay: float
+) -> float | None:
+    """Start ``task``; SIGKILL it after ``delay`` s. None if the kill landed while it ran.
 
     A run that finished first (even in the instant before the signal) must have succeeded;
-    its duration is left in ``params["_duration"]`` to aim the next delays.
+    its duration is returned, to aim the next delays.
     """
     process = context.Process(target=tasks.run, args=(task, params), daemon=True)
     started = time.monotonic()
@@ -53,10 +54,9 @@ def run_and_kill(context: BaseContext, task: str, params: dict[str, Any], delay:
         process.kill()
         process.join(30)
     if process.exitcode == -signal.SIGKILL:
-        return True
+        return None
     assert process.exitcode == 0, f"{task} failed on its own (exit {process.exitcode})"
-    params["_duration"] = time.monotonic() - started
-    return False
+    return time.monotonic() - started
 
 
 def run_to_end(
@@ -80,13 +80,12 @@ def kill_round(
     rng: random.Random,
     default: float,
 ) -> None:
-    delay = log.next_delay(rng, default)
-    log.delays.append(delay)
-    if run_and_kill(context, task, params, delay):
+    duration = run_and_kill(context, task, params, log.next_delay(rng, default))
+    if duration is None:
         log.landed += 1
     else:
         log.finished_first += 1
-        log.last_duration = params.pop("_duration")
+        log.last_duration = duration
 
 
 def archive_state(warehouse_path: str, archive_dir: Path) -> dict[str, Any]:
