@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,10 +84,6 @@ def pipeline_env(tmp_path: Path, simulator: SimulatorProcess, api_key: str, monk
     monkeypatch.delenv("OPINION_WAREHOUSE_PATH", raising=False)
     monkeypatch.delenv("OPINION_ARCHIVE_DIR", raising=False)
     return env
-
-
-def postgres_url() -> str:
-    return os.environ.get("OPINION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture

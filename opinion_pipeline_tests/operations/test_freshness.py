@@ -46,12 +46,6 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
         yield server
 
 
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
 class Ticks:
     """Successive sensor evaluations at chosen times, carrying the cursor like the daemon does."""
 

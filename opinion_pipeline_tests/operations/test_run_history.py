@@ -24,12 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 INSTANCE_CONFIGS = [REPO / "dagster.yaml", REPO / "deploy" / "postgres" / "dagster.yaml"]
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
 def _archive(root: Path) -> dict[str, dict]:
     pattern = (root / "**" / "*.parquet").as_posix()
     frame = duckdb.sql(f"SELECT * FROM read_parquet('{pattern}')").df()

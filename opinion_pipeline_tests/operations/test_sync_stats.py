@@ -14,12 +14,6 @@ from opinion_pipeline.operations.sync_stats import compute_sync_stats, stats_mar
 from opinion_pipeline_tests.pipeline.helpers import run_job
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
 def test_percentile_interpolates():
     assert percentile([], 0.5) is None
     assert percentile([7.0], 0.95) == 7.0

@@ -10,8 +10,7 @@ import sys
 import dagster as dg
 import pytest
 
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.settings import warehouse_path
+from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.pipeline.helpers import ROOT
 
 JOBS = ["sync_markets", "sync_whale_trades", "compute_whale_stats", "cleanup_old_activity"]
@@ -50,7 +49,7 @@ def test_all_jobs_at_once_repeatedly_all_succeed(pipeline_env, simulator, tmp_pa
             assert process.returncode == 0, f"round {round_number}: {job} failed:\n{output[-3000:]}"
             assert "Could not set lock" not in output
         simulator.advance(600)
-    with DuckDBWarehouse(path=str(warehouse_path())).connection() as conn:
+    with pipeline_warehouse().connection() as conn:
         assert conn.execute("SELECT count(*) FROM markets").fetchone()[0] > 0
         assert conn.execute("SELECT count(*) FROM trades").fetchone()[0] > 0
         assert conn.execute("SELECT count(*) FROM whale_stats").fetchone()[0] > 0

@@ -11,10 +11,11 @@ import duckdb
 import pytest
 
 from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.settings import archive_dir, warehouse_path
+from opinion_pipeline.settings import archive_dir
 from opinion_pipeline.validation import prepare_trades
 from opinion_pipeline.warehouse.retention import RetentionRefused, archive_and_delete
 from opinion_pipeline.warehouse.trades import insert_trades
+from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job
 
@@ -43,7 +44,7 @@ def _keys(conn, table: str, where: str = "true") -> list[str]:
 
 
 def test_cleanup_job_archives_then_deletes_exactly_the_old_rows(pipeline_env):
-    warehouse = DuckDBWarehouse(path=str(warehouse_path()))
+    warehouse = pipeline_warehouse()
     ages = [1, 5, 30, 89, 91, 95, 120, 150, 200, 400]
     _seed(warehouse, ages)
     with warehouse.connection() as conn:

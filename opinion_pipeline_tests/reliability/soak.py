@@ -37,6 +37,7 @@ from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
 from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.warehouse.retention import archive_and_delete
 from opinion_pipeline.warehouse.stats import recompute_whale_stats
+from opinion_pipeline_tests.conftest import write_whales_file
 from opinion_pipeline_tests.pipeline.helpers import truth_fills, warehouse_fills
 from opinion_pipeline_tests.reliability.helpers import archived_fills
 
@@ -111,9 +112,7 @@ def run_soak(hours: float, directory: Path, wallets: int, markets: int) -> dict[
     started = time.monotonic()
     world = {"seed": 3, "markets": markets, "wallets": wallets, "history_days": 14}
     with SimulatorProcess(key, clock_speed=0.0, rate_limit=0.0, **world) as sim:
-        whales = directory / "whales.csv"
-        rows = [f"{w['address']},{w['label']},{w['profile']}" for w in sim.wallets()]
-        whales.write_text("address,label,tags\n" + "\n".join(rows) + "\n")
+        whales = write_whales_file(directory / "whales.csv", sim.wallets())
         client = OpinionAPI(
             base_url=sim.base_url, api_key=key, limiter_dir=str(directory / "limiter"),
             rate_limit_per_second=1000.0, backoff_base_s=0.02, backoff_max_s=0.2,
