@@ -172,6 +172,13 @@ def client(base_url: str, limiter_dir: Path, rate: float = 14.4) -> Any:
     )
 
 
+def warehouse(path: Path) -> Any:
+    """The pipeline's DuckDB warehouse resource on ``path``."""
+    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+
+    return DuckDBWarehouse(path=str(path))
+
+
 def sim_totals(sim: Any) -> dict[str, int]:
     """The simulator's counters for all keys: requests served and 429s sent."""
     total = sim.counters()["total"]

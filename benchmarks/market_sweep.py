@@ -57,7 +57,6 @@ def configured_for(visible: int) -> int:
 
 
 def measure(markets: int, repeat: int) -> dict[str, Any]:
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 
     floor = math.ceil(markets / common.PAGE_ROWS) / common.API_LIMIT
     configured = configured_for(markets)
@@ -75,7 +74,7 @@ def measure(markets: int, repeat: int) -> dict[str, Any]:
         ) as sim,
     ):
         for index in range(repeat):
-            warehouse = DuckDBWarehouse(path=str(tmp / f"w{index}.duckdb"))
+            warehouse = common.warehouse(tmp / f"w{index}.duckdb")
             for state in ("empty", "filled"):
                 run = sweep(sim, warehouse, tmp)
                 run.update(state=state, floor_s=round(floor, 3))

@@ -61,13 +61,12 @@ def environment(tmp: Path, sim: Any, config: Path = ROOT / "dagster.yaml") -> di
 
 def backfill(env: dict[str, str], base_url: str, rate: float) -> int:
     """Registry and full histories into the warehouse before the daemon starts."""
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
     from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
     from opinion_pipeline.warehouse.whales import sync_registry
     from opinion_pipeline.whales import load_whales
 
     whales = load_whales(Path(env["OPINION_WHALES_FILE"]))
-    warehouse = DuckDBWarehouse(path=str(Path(env["OPINION_DATA_DIR"]) / "warehouse.duckdb"))
+    warehouse = common.warehouse(Path(env["OPINION_DATA_DIR"]) / "warehouse.duckdb")
     with warehouse.transaction() as conn:
         sync_registry(conn, whales)
     api = common.client(base_url, Path(env["OPINION_RATE_LIMIT_DIR"]) / "backfill", rate=rate)

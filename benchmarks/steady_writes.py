@@ -25,13 +25,12 @@ from benchmarks.warehouse_writes import FRAME_SQL, frame_params, trade_frame
 
 def build_warehouse(path: Path, stored: int) -> float:
     """``stored`` trades (numbers 0 .. stored-1) written in one statement; returns seconds."""
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
     from opinion_pipeline.validation.trades import TRADE_COLUMNS
     from opinion_pipeline.warehouse.trades import trade_load_expression
 
     selected = ", ".join(trade_load_expression(column) for column in TRADE_COLUMNS)
     started = time.perf_counter()
-    with DuckDBWarehouse(path=str(path)).transaction() as conn:
+    with common.warehouse(path).transaction() as conn:
         conn.execute(
             f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}, market_known, ingested_at, run_id) "
             f"SELECT {selected}, true, now(), 'generated' FROM ({FRAME_SQL})",
@@ -42,11 +41,10 @@ def build_warehouse(path: Path, stored: int) -> float:
 
 def child(path: Path, stored: int, batch: int) -> dict[str, Any]:
     """In this (new) process: one sync-sized write into the warehouse at ``path``."""
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
     from opinion_pipeline.warehouse.trades import insert_trades
 
     frame = trade_frame(batch, first=stored - batch // 2)
-    warehouse = DuckDBWarehouse(path=str(path))
+    warehouse = common.warehouse(path)
     with common.PeakMemory() as memory:
         started = time.perf_counter()
         with warehouse.transaction() as conn:

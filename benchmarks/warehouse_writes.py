@@ -77,17 +77,11 @@ def trade_frame(rows: int, wallets: int = 1000, first: int = 0) -> Any:
     return frame[TRADE_COLUMNS]
 
 
-def _warehouse(path: Path) -> Any:
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-
-    return DuckDBWarehouse(path=str(path))
-
-
 def timed_insert(path: Path, frame: Any) -> dict[str, Any]:
     """One `insert_trades` call in one transaction: seconds, rows/s, peak memory."""
     from opinion_pipeline.warehouse.trades import insert_trades
 
-    warehouse = _warehouse(path)
+    warehouse = common.warehouse(path)
     with common.PeakMemory() as memory:
         started = time.perf_counter()
         with warehouse.transaction() as conn:
@@ -125,7 +119,7 @@ def row_by_row(path: Path, frame: Any) -> dict[str, Any]:
         "ON CONFLICT (trade_key) DO NOTHING"
     )
     records = [tuple(row) for row in frame.itertuples(index=False)]
-    warehouse = _warehouse(path)
+    warehouse = common.warehouse(path)
     started = time.perf_counter()
     with warehouse.transaction() as conn:
         _ensure_row_by_row_table(conn)
@@ -149,7 +143,7 @@ def _ensure_row_by_row_table(conn: Any, copy_trades: bool = False) -> None:
 
 def fill_row_by_row_table(path: Path) -> None:
     """Give the baseline's table the rows ``trades`` holds, for the all-skipped baseline."""
-    with _warehouse(path).transaction() as conn:
+    with common.warehouse(path).transaction() as conn:
         _ensure_row_by_row_table(conn, copy_trades=True)
 
 

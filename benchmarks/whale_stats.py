@@ -48,22 +48,20 @@ FROM range($trades) t(i)
 
 def build(path: Path, trades: int, whales: int) -> float:
     """Create the warehouse with the pipeline's schema and fill it; returns seconds."""
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 
     started = time.perf_counter()
     params = {"whales": whales, "trades": trades, "start": common.FROZEN_START}
-    with DuckDBWarehouse(path=str(path)).transaction() as conn:
+    with common.warehouse(path).transaction() as conn:
         conn.execute(_WHALES_SQL, {"whales": whales})
         conn.execute(_TRADES_SQL, params)
     return time.perf_counter() - started
 
 
 def timed_stats(path: Path) -> dict[str, Any]:
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
     from opinion_pipeline.warehouse.stats import recompute_whale_stats
 
     as_of = datetime.fromtimestamp(common.FROZEN_START, timezone.utc)
-    warehouse = DuckDBWarehouse(path=str(path))
+    warehouse = common.warehouse(path)
     with common.PeakMemory() as memory:
         started = time.perf_counter()
         with warehouse.transaction() as conn:

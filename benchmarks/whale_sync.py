@@ -29,12 +29,6 @@ def _whales(sim: Any) -> list[Any]:
     return [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
 
 
-def _warehouse(path: Path) -> Any:
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-
-    return DuckDBWarehouse(path=str(path))
-
-
 def _world(wallets: int, history_days: float) -> dict[str, Any]:
     return {
         "seed": SEED,
@@ -54,7 +48,7 @@ def backfill(world: dict[str, Any], path: Path, tmp: Path) -> dict[str, Any]:
 
     with common.simulator(rate_limit=0, **world) as sim:
         whales = _whales(sim)
-        warehouse = _warehouse(path)
+        warehouse = common.warehouse(path)
         with warehouse.transaction() as conn:
             sync_registry(conn, whales)
         api = common.client(sim.base_url, tmp / "limiter-backfill", rate=5000.0)
@@ -129,7 +123,7 @@ def _cycle(
         options = WhaleSyncOptions(workers=args.workers)
 
         def run(api: Any = api, path: Path = path, options: Any = options) -> int:
-            return sync_whale_trades(api, _warehouse(path), whales, options).new_rows
+            return sync_whale_trades(api, common.warehouse(path), whales, options).new_rows
 
         figures = _measure(sim, run, len(whales))
         api.close()
@@ -154,7 +148,7 @@ def _cycle(
     path = tmp / f"baseline-{label}.duckdb"
     shutil.copy(base, path)
     api = common.client(sim.base_url, tmp / "limiter")
-    baseline = _measure(sim, lambda: seed_scheme(api, _warehouse(path), sample), len(sample))
+    baseline = _measure(sim, lambda: seed_scheme(api, common.warehouse(path), sample), len(sample))
     api.close()
     path.unlink()
     baseline["wall_s_full"] = round(baseline["wall_s"] * len(whales) / len(sample), 3)
