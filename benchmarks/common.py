@@ -174,7 +174,7 @@ def client(base_url: str, limiter_dir: Path, rate: float = 14.4) -> Any:
 
 def warehouse(path: Path) -> Any:
     """The pipeline's DuckDB warehouse resource on ``path``."""
-    from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+    from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 
     return DuckDBWarehouse(path=str(path))
 

@@ -17,7 +17,7 @@ from benchmarks import common
 
 
 def sweep(sim: Any, warehouse: Any, tmp: Any) -> dict[str, Any]:
-    from opinion_pipeline.sync.markets import sync_markets
+    from opinion_pipeline.defs.markets.sync import sync_markets
 
     api = common.client(sim.base_url, tmp / "limiter")
     time.sleep(1.2)  # refill the simulator's bucket

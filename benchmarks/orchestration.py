@@ -61,9 +61,9 @@ def environment(tmp: Path, sim: Any, config: Path = ROOT / "dagster.yaml") -> di
 
 def backfill(env: dict[str, str], base_url: str, rate: float) -> int:
     """Registry and full histories into the warehouse before the daemon starts."""
-    from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
-    from opinion_pipeline.warehouse.whales import sync_registry
-    from opinion_pipeline.whales import load_whales
+    from opinion_pipeline.defs.whale_registry.registry_file import load_whales
+    from opinion_pipeline.defs.whale_registry.store import sync_registry
+    from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 
     whales = load_whales(Path(env["OPINION_WHALES_FILE"]))
     warehouse = common.warehouse(Path(env["OPINION_DATA_DIR"]) / "warehouse.duckdb")

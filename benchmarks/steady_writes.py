@@ -25,10 +25,11 @@ from benchmarks.warehouse_writes import FRAME_SQL, frame_params, trade_frame
 
 def build_warehouse(path: Path, stored: int) -> float:
     """``stored`` trades (numbers 0 .. stored-1) written in one statement; returns seconds."""
-    from opinion_pipeline.validation.trades import TRADE_COLUMNS
-    from opinion_pipeline.warehouse.trades import trade_load_expression
+    from opinion_pipeline.defs.whale_trades.tables import TRADES
+    from opinion_pipeline.defs.whale_trades.validate import TRADE_COLUMNS
+    from opinion_pipeline.warehouse.ddl import load_select
 
-    selected = ", ".join(trade_load_expression(column) for column in TRADE_COLUMNS)
+    selected = load_select(TRADES)
     started = time.perf_counter()
     with common.warehouse(path).transaction() as conn:
         conn.execute(
@@ -41,7 +42,7 @@ def build_warehouse(path: Path, stored: int) -> float:
 
 def child(path: Path, stored: int, batch: int) -> dict[str, Any]:
     """In this (new) process: one sync-sized write into the warehouse at ``path``."""
-    from opinion_pipeline.warehouse.trades import insert_trades
+    from opinion_pipeline.defs.whale_trades.store import insert_trades
 
     frame = trade_frame(batch, first=stored - batch // 2)
     warehouse = common.warehouse(path)

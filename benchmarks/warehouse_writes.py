@@ -68,7 +68,7 @@ def trade_frame(rows: int, wallets: int = 1000, first: int = 0) -> Any:
     """
     import duckdb
 
-    from opinion_pipeline.validation.trades import TRADE_COLUMNS
+    from opinion_pipeline.defs.whale_trades.validate import TRADE_COLUMNS
 
     with duckdb.connect() as conn:
         frame = conn.execute(FRAME_SQL, frame_params(rows, first, wallets)).df()
@@ -79,7 +79,7 @@ def trade_frame(rows: int, wallets: int = 1000, first: int = 0) -> Any:
 
 def timed_insert(path: Path, frame: Any) -> dict[str, Any]:
     """One `insert_trades` call in one transaction: seconds, rows/s, peak memory."""
-    from opinion_pipeline.warehouse.trades import insert_trades
+    from opinion_pipeline.defs.whale_trades.store import insert_trades
 
     warehouse = common.warehouse(path)
     with common.PeakMemory() as memory:
@@ -107,11 +107,12 @@ def row_by_row(path: Path, frame: Any) -> dict[str, Any]:
     Into ``trades_rowwise``: ``trades`` with its key as a PRIMARY KEY, the best case for a
     row-by-row writer (each row's conflict is an index probe, not a scan).
     """
-    from opinion_pipeline.validation.trades import TRADE_COLUMNS
-    from opinion_pipeline.warehouse.trades import trade_load_expression
+    from opinion_pipeline.defs.whale_trades.tables import TRADES
+    from opinion_pipeline.defs.whale_trades.validate import TRADE_COLUMNS
+    from opinion_pipeline.warehouse.ddl import load_expression
 
     expressions = ", ".join(
-        trade_load_expression(column).replace(column, "?", 1) for column in TRADE_COLUMNS
+        load_expression(TRADES.column(column)).replace(column, "?", 1) for column in TRADE_COLUMNS
     )
     sql = (
         f"INSERT INTO {ROW_BY_ROW_TABLE} ({', '.join(TRADE_COLUMNS)}, market_known, ingested_at, "
@@ -131,9 +132,10 @@ def row_by_row(path: Path, frame: Any) -> dict[str, Any]:
 
 
 def _ensure_row_by_row_table(conn: Any, copy_trades: bool = False) -> None:
-    from opinion_pipeline.warehouse.schema import create_statement
+    from opinion_pipeline.defs.whale_trades.tables import TRADES
+    from opinion_pipeline.warehouse.ddl import create_statement
 
-    statement = create_statement("trades").replace(
+    statement = create_statement(TRADES).replace(
         "IF NOT EXISTS trades (", f"IF NOT EXISTS {ROW_BY_ROW_TABLE} ("
     )
     conn.execute(statement.replace("trade_key VARCHAR NOT NULL", "trade_key VARCHAR PRIMARY KEY"))

@@ -58,14 +58,14 @@ def build(path: Path, trades: int, whales: int) -> float:
 
 
 def timed_stats(path: Path) -> dict[str, Any]:
-    from opinion_pipeline.warehouse.stats import recompute_whale_stats
+    from opinion_pipeline.defs.whale_stats.compute import replace_whale_stats
 
     as_of = datetime.fromtimestamp(common.FROZEN_START, timezone.utc)
     warehouse = common.warehouse(path)
     with common.PeakMemory() as memory:
         started = time.perf_counter()
         with warehouse.transaction() as conn:
-            whales = recompute_whale_stats(conn, as_of)
+            whales = replace_whale_stats(conn, as_of)
         seconds = time.perf_counter() - started
     return {
         "seconds": round(seconds, 3),

@@ -24,7 +24,7 @@ MARKETS = 200
 
 
 def _whales(sim: Any) -> list[Any]:
-    from opinion_pipeline.whales import Whale
+    from opinion_pipeline.defs.whale_registry.registry_file import Whale
 
     return [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
 
@@ -43,8 +43,8 @@ def _world(wallets: int, history_days: float) -> dict[str, Any]:
 
 def backfill(world: dict[str, Any], path: Path, tmp: Path) -> dict[str, Any]:
     """Full histories into ``path`` from an unlimited twin of the measured simulator."""
-    from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
-    from opinion_pipeline.warehouse.whales import sync_registry
+    from opinion_pipeline.defs.whale_registry.store import sync_registry
+    from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 
     with common.simulator(rate_limit=0, **world) as sim:
         whales = _whales(sim)
@@ -63,9 +63,9 @@ def seed_scheme(api: Any, warehouse: Any, whales: list[Any], *, batch: int = 5) 
     """The seed's scheme: 5 whales fetched one after another, written, then a 1 s pause."""
     import pandas as pd
 
-    from opinion_pipeline.validation import prepare_trades
-    from opinion_pipeline.warehouse.trades import insert_trades, wallet_watermarks
-    from opinion_pipeline.warehouse.whales import mark_polled
+    from opinion_pipeline.defs.whale_registry.store import mark_polled
+    from opinion_pipeline.defs.whale_trades.store import insert_trades, wallet_watermarks
+    from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 
     with warehouse.connection() as conn:
         watermarks = wallet_watermarks(conn)
@@ -113,7 +113,7 @@ def _cycle(
     sim: Any, whales: list[Any], base: Path, tmp: Path, args: Any, label: str
 ) -> dict[str, Any]:
     """Repeated pipeline runs and one baseline run of one cycle, from the same warehouse."""
-    from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
+    from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 
     ours = []
     for index in range(args.repeat):

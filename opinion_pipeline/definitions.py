@@ -1,45 +1,41 @@
-"""The project's Dagster definitions: ``defs`` (workspace.yaml and [tool.dagster] point here)."""
+"""The project's Dagster definitions: ``defs`` (workspace.yaml, [tool.dagster] and [tool.dg]).
+
+Each dataset lives in its own folder under ``opinion_pipeline/defs`` (tables, sync logic,
+assets, checks, job and schedule); Dagster's own loader collects what those folders define.
+This module adds what every dataset shares: the resources, built from the environment read
+once (``config.load_settings``), the operational sensors, and the single-process executor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import dagster as dg
 
-from opinion_pipeline import settings
-from opinion_pipeline.assets.analytics import whale_stats
-from opinion_pipeline.assets.maintenance import trades_archive
-from opinion_pipeline.assets.markets import markets
-from opinion_pipeline.assets.operations import OPERATIONS_ASSETS
-from opinion_pipeline.assets.whales import whale_registry, whale_trades
-from opinion_pipeline.first_run import first_run_sensor
-from opinion_pipeline.jobs import OPERATIONS_JOBS, SCHEDULED_JOBS
-from opinion_pipeline.opinion_api import OpinionAPI
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.schedules import OPERATIONS_SCHEDULES, SCHEDULES
-from opinion_pipeline.sensors import SENSORS
+import opinion_pipeline.defs
+from opinion_pipeline.automation.first_run import build_first_run_sensor
+from opinion_pipeline.automation.sensors import SENSORS
+from opinion_pipeline.config import Settings, load_settings
+from opinion_pipeline.resources import build_resources
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
-    return {
-        "opinion_api": OpinionAPI.from_env(**settings.api_overrides()),
-        "warehouse": DuckDBWarehouse(path=str(settings.warehouse_path())),
-    }
+def load_datasets() -> dg.Definitions:
+    """Every dataset folder's assets, checks, jobs and schedules."""
+    return dg.load_defs(defs_root=opinion_pipeline.defs, project_root=PROJECT_ROOT)
 
 
-def build_definitions() -> dg.Definitions:
-    """Definitions with resources configured from the environment as it is now."""
-    return dg.Definitions(
-        assets=[
-            markets,
-            whale_registry,
-            whale_trades,
-            whale_stats,
-            trades_archive,
-            *OPERATIONS_ASSETS,
-        ],
-        jobs=[*SCHEDULED_JOBS, *OPERATIONS_JOBS],
-        schedules=[*SCHEDULES, *OPERATIONS_SCHEDULES],
-        sensors=[*SENSORS, first_run_sensor],
-        resources=build_resources(),
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """Definitions with resources configured from ``settings`` (default: the environment now)."""
+    settings = settings or load_settings()
+    datasets = load_datasets()
+    shared = dg.Definitions(
+        sensors=[*SENSORS, build_first_run_sensor(list(datasets.jobs or []))],
+        resources=build_resources(settings),
         executor=dg.in_process_executor,
     )
+    return dg.Definitions.merge(datasets, shared)
 
 
 defs = build_definitions()

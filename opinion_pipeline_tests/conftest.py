@@ -9,10 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from opinion_pipeline.config import load_settings
 from opinion_pipeline.opinion_api import OpinionAPI
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.settings import warehouse_path
 from opinion_pipeline.simulator.process import SimulatorProcess
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 # A small world with a frozen clock: tests move time with simulator.advance(seconds).
 SMALL_WORLD = {"seed": 7, "markets": 30, "wallets": 8, "history_days": 3, "clock_speed": 0.0}
@@ -95,4 +95,4 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 def pipeline_warehouse() -> DuckDBWarehouse:
     """The warehouse the Definitions use with the current environment (see pipeline_env)."""
-    return DuckDBWarehouse(path=str(warehouse_path()))
+    return DuckDBWarehouse(path=str(load_settings().warehouse_file))

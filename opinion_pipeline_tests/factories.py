@@ -40,3 +40,36 @@ def trade_row(**overrides: Any) -> dict[str, Any]:
 
 def wallet(number: int) -> str:
     return f"0x{number:040x}"
+
+
+def market_row(market_id: int, **overrides: Any) -> dict[str, Any]:
+    """A binary market as the market list sends it (MarketData)."""
+    row: dict[str, Any] = {
+        "marketId": market_id,
+        "marketTitle": f"Will thing {market_id} happen?",
+        "status": 2,
+        "statusEnum": "Activated",
+        "marketType": 0,
+        "childMarkets": None,
+        "yesLabel": "YES",
+        "noLabel": "NO",
+        "rules": "Resolves YES if it happens.",
+        "yesTokenId": str(10**76 + market_id),
+        "noTokenId": str(2 * 10**76 + market_id),
+        "conditionId": "",
+        "resultTokenId": "",
+        "questionId": f"0x{market_id:064x}",
+        "volume": "78063.008123050690157600",
+        "volume24h": "1200.5",
+        "volume7d": "9000",
+        "quoteToken": USDT,
+        "chainId": "56",
+        "incentiveFactor": {},
+        "createdAt": 1_700_000_000,
+        "cutoffAt": 1_800_000_000,
+        "resolvedAt": 0,
+        "slug": f"thing-{market_id}",
+        "labels": ["Crypto"],
+    }
+    row.update(overrides)
+    return row

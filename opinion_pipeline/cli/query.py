@@ -13,8 +13,8 @@ import sys
 
 import duckdb
 
-from opinion_pipeline import settings
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse, WarehouseError
+from opinion_pipeline.config import SettingsError, load_settings
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse, WarehouseError
 
 EXAMPLES = """examples:
   warehouse-query "SELECT label, total_volume_usd FROM whale_stats ORDER BY 2 DESC LIMIT 10"
@@ -62,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.sql and not args.tables:
         _parser().error("give a SQL query, or --tables")
-    path = args.path or str(settings.warehouse_path())
+    try:
+        path = args.path or str(load_settings().warehouse_file)
+    except SettingsError as error:
+        sys.stderr.write(f"warehouse-query: {error}\n")
+        return 2
     warehouse = DuckDBWarehouse(path=path, lock_timeout_s=120)
     try:
         with warehouse.connection(read_only=True) as conn:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from opinion_pipeline.operations.runs import RunSummary, summarise
+from opinion_pipeline.run_log.summary import RunSummary, summarise
 
 STATUS_ALIASES = {
     "success": "SUCCESS", "succeeded": "SUCCESS", "ok": "SUCCESS",
@@ -79,7 +79,7 @@ def parse_statuses(value: str | None) -> list[dg.DagsterRunStatus]:
 
 
 def open_instance() -> dg.DagsterInstance:
-    home = os.environ.get("DAGSTER_HOME", "").strip()
+    home = os.environ.get("DAGSTER_HOME", "").strip()  # read by Dagster itself too
     if not home:
         raise UsageError(
             "DAGSTER_HOME is not set. Point it at the Dagster instance directory the pipeline "
@@ -91,14 +91,9 @@ def open_instance() -> dg.DagsterInstance:
 
 
 def job_names(instance: dg.DagsterInstance) -> list[str]:
-    """The project's jobs plus any other job seen among the most recent runs."""
-    from opinion_pipeline.jobs import OPERATIONS_JOBS, SCHEDULED_JOBS
-
-    names = {job.name for job in (*SCHEDULED_JOBS, *OPERATIONS_JOBS)}
-    names.update(
-        record.dagster_run.job_name for record in instance.get_run_records(limit=SCAN_FOR_JOB_NAMES)
-    )
-    return sorted(names)
+    """Every job seen among the most recent runs."""
+    records = instance.get_run_records(limit=SCAN_FOR_JOB_NAMES)
+    return sorted({record.dagster_run.job_name for record in records})
 
 
 def collect(

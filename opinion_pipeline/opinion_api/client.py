@@ -13,7 +13,6 @@ Run workers re-import the definitions, so the check sees the run's own environme
 (``OpinionAPI(api_key=...)``) checks the key lazily, before the first request.
 """
 
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +22,12 @@ from urllib.parse import urlsplit
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr, field_validator
 
+from opinion_pipeline.config import (
+    PRODUCTION_BASE_URL,
+    UNOFFICIAL_LEADERBOARD_URL,
+    Settings,
+    load_settings,
+)
 from opinion_pipeline.opinion_api import errors
 from opinion_pipeline.opinion_api.paging import (
     WalletTrades,
@@ -35,8 +40,6 @@ from opinion_pipeline.opinion_api.rate_limiter import RateLimiter, default_limit
 from opinion_pipeline.opinion_api.stats import Stats
 from opinion_pipeline.opinion_api.transport import Transport, describe_route
 
-PRODUCTION_BASE_URL = "https://openapi.opinion.trade/openapi"
-UNOFFICIAL_LEADERBOARD_URL = "https://proxy.opinion.trade:8443/api/bsc/api/v2/leaderboard"
 PAGE_LIMIT = 20  # the venue's maximum; larger values are undocumented
 MAX_PAGES = 100_000  # runaway guard for a server that never reports an end
 PAGE_READERS = 4  # market pages in flight at once (the shared limiter still paces them)
@@ -44,14 +47,8 @@ MARKET_STATUSES = (None, "activated", "resolved")
 LEADERBOARD_TYPES = ("volume", "profit", "points")
 LEADERBOARD_PERIODS = (0, 1, 7, 30)
 _WALLET_RE = re.compile(r"0x[0-9a-fA-F]{40}")
-# Non-secret settings from_env() takes from the environment when set.
-_ENV_FIELDS = {
-    "base_url": "OPINION_API_BASE_URL",
-    "leaderboard_url": "OPINION_LEADERBOARD_URL",
-    "limiter_dir": "OPINION_RATE_LIMIT_DIR",
-}
 
-__all__ = ["PRODUCTION_BASE_URL", "OpinionAPI", "WalletTrades"]
+__all__ = ["PRODUCTION_BASE_URL", "UNOFFICIAL_LEADERBOARD_URL", "OpinionAPI", "WalletTrades"]
 
 
 def _check_url(value: Any, name: str) -> Any:
@@ -132,6 +129,11 @@ class OpinionAPI(ConfigurableResource):
         "under the system temp dir). Processes must share it to share the budget.",
     )
     chain_id: str = Field(default="56", description="chainId query parameter (BNB Chain).")
+    check_key_at_start: bool = Field(
+        default=True,
+        description="Fail the run before any step when the key is missing (False for the "
+        "health check, which reports a missing key as a failed check instead).",
+    )
 
     _stats: Stats = PrivateAttr(default_factory=Stats)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -149,19 +151,24 @@ class OpinionAPI(ConfigurableResource):
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "OpinionAPI":
-        """The resource for Definitions: key via EnvVar when set, else "" (clear error at run).
+        """The resource as the environment configures it (``config.Settings``).
 
-        Also reads OPINION_API_BASE_URL, OPINION_LEADERBOARD_URL and OPINION_RATE_LIMIT_DIR
-        when set; keyword ``overrides`` win over everything.
+        The key is passed as ``EnvVar("OPINION_API_KEY")`` when set (the UI shows the name,
+        never the value), else ``""`` so the run fails with MISSING_KEY_MESSAGE; keyword
+        ``overrides`` win over the environment.
         """
-        kwargs: dict[str, Any] = {}
-        kwargs["api_key"] = (
-            EnvVar("OPINION_API_KEY") if os.environ.get("OPINION_API_KEY", "").strip() else ""
-        )
-        for name, env in _ENV_FIELDS.items():
-            value = os.environ.get(env, "").strip()
-            if value:
-                kwargs[name] = value
+        return cls.from_settings(load_settings(), **overrides)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> "OpinionAPI":
+        kwargs: dict[str, Any] = {
+            "api_key": EnvVar("OPINION_API_KEY") if settings.has_api_key else "",
+            "base_url": settings.api_base_url,
+            "leaderboard_url": settings.leaderboard_url,
+            "rate_limit_per_second": settings.rate_limit_per_second,
+            "max_retries": settings.max_retries,
+            "limiter_dir": settings.rate_limit_dir,
+        }
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -182,7 +189,8 @@ class OpinionAPI(ConfigurableResource):
     # -- lifecycle ------------------------------------------------------------------------------
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Fail the run at resource init, before any step, if the key is missing."""
-        self._get_transport()
+        if self.check_key_at_start:
+            self._get_transport()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         self.close()

@@ -20,12 +20,15 @@ class SyncReport:
     seconds: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
     rejects: list[tuple[str | None, Reject]] = field(default_factory=list)
+    table_rows: int | None = None  # rows in the asset's table after the sync (dagster/row_count)
 
     def numbers(self) -> dict[str, float]:
         values: dict[str, Any] = {
             name: value
             for name, value in asdict(self).items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
+            if isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and name != "table_rows"
         }
         values["seconds"] = round(self.seconds, 3)
         return {**values, **self.extra}

@@ -1,16 +1,9 @@
-"""pandera validation of every API payload before anything is written."""
+"""pandera validation of API payloads: raw rows in, (valid rows, rejects) out, before any write.
+
+The datasets' own modules turn valid rows into warehouse rows; the schemas come from their
+column specs (``validation.schema.payload_schema``).
+"""
 
 from opinion_pipeline.validation.frames import PayloadUnusableError, Reject, summarise_rejects
-from opinion_pipeline.validation.markets import MarketBatch, prepare_markets
-from opinion_pipeline.validation.trades import TradeBatch, prepare_trade_fetches, prepare_trades
 
-__all__ = [
-    "MarketBatch",
-    "PayloadUnusableError",
-    "Reject",
-    "TradeBatch",
-    "prepare_markets",
-    "prepare_trade_fetches",
-    "prepare_trades",
-    "summarise_rejects",
-]
+__all__ = ["PayloadUnusableError", "Reject", "summarise_rejects"]

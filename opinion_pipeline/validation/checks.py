@@ -21,6 +21,9 @@ BIGINT_MAX = 2**63 - 1
 ADDRESS_PATTERN = re.compile(r"^0x[0-9a-fA-F]{40}$")
 TX_HASH_PATTERN = re.compile(r"^0x[0-9a-fA-F]{64}$")
 TOKEN_ID_PATTERN = re.compile(r"^[0-9]*$")
+# Unix seconds up to the year 5138: anything larger is milliseconds or garbage (and far enough
+# out, a timestamp DuckDB cannot hold).
+UNIX_SECONDS_MAX = 99_999_999_999
 
 
 def is_int(value: object) -> bool:

@@ -12,6 +12,8 @@ import pandas as pd
 import pandera.errors as pa_errors
 import pandera.pandas as pa
 
+from opinion_pipeline.errors import UserFacingError
+
 MAX_SHOWN_VALUE = 80
 
 
@@ -27,7 +29,7 @@ class Reject:
         return json.dumps(self.raw, sort_keys=True, default=str)
 
 
-class PayloadUnusableError(ValueError):
+class PayloadUnusableError(UserFacingError, ValueError):
     """Nothing in a payload passed validation; the run fails and writes nothing."""
 
 

@@ -1,30 +1,56 @@
-"""Bring a warehouse made by an older version of the pipeline up to the current schema.
+"""Create the warehouse's tables, and bring one made by an older pipeline up to date.
 
-``schema_version`` holds one row per version applied. A new warehouse gets the current schema
-straight from the DDL and is recorded as such; an older one runs each missing step, in order,
+Schema creation lives here with the migrations: :func:`ensure_schema` creates what is missing
+from the catalog's column specs, then migrates. ``schema_version`` holds one row per version
+applied. A new warehouse gets the current schema straight from the specs and is recorded as
+such; an older one runs each missing step, in order,
 each in its own transaction with its version row, so a crash leaves it at a version it fully
 has. Steps must be safe to run on a warehouse of any size the pipeline can produce.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import duckdb
 
-from opinion_pipeline.warehouse.schema import create_statement, primary_key_columns
+from opinion_pipeline.tables import Table
+from opinion_pipeline.warehouse.catalog import table as catalog_table
+from opinion_pipeline.warehouse.ddl import create_statement
+from opinion_pipeline.warehouse.versions import SCHEMA_VERSION
 
 
 class SchemaVersionError(RuntimeError):
     """The warehouse was written by a newer version of the pipeline than this one."""
 
 
+def ensure_schema(conn: duckdb.DuckDBPyConnection, tables: Sequence[Table]) -> None:
+    """Create what is missing and migrate an older warehouse; cheap when up to date."""
+    conn.execute("SET TimeZone = 'UTC'")
+    conn.execute(warehouse_ddl(tables))
+    migrate(conn, SCHEMA_VERSION)
+
+
+def warehouse_ddl(tables: Sequence[Table]) -> str:
+    return ";\n\n".join(create_statement(table) for table in tables) + ";\n"
+
+
+def primary_key_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of ``table``'s PRIMARY KEY as DuckDB has it (empty when it has none)."""
+    rows = conn.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        [table],
+    ).fetchall()
+    return [name for (names,) in rows for name in names]
+
+
 def _trades_without_primary_key(conn: duckdb.DuckDBPyConnection) -> None:
-    """v2: ``trades`` keeps its natural key without a PRIMARY KEY index (see schema.py)."""
+    """v2: ``trades`` keeps its natural key without a PRIMARY KEY index (its tables.py)."""
     if not primary_key_columns(conn, "trades"):
         return
     conn.execute("ALTER TABLE trades RENAME TO trades_v1")
-    conn.execute(create_statement("trades"))
+    conn.execute(create_statement(catalog_table("trades")))
     conn.execute("INSERT INTO trades SELECT * FROM trades_v1")
     conn.execute("DROP TABLE trades_v1")
 

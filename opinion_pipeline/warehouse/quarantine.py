@@ -8,7 +8,26 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
+from opinion_pipeline.tables import TIMESTAMP, Column, Table
 from opinion_pipeline.validation import Reject
+
+QUARANTINE = Table(
+    name="quarantine",
+    description="Rows that failed validation: entity, wallet, reason and the raw row.",
+    key=("quarantine_key",),
+    columns=(
+        Column("quarantine_key", "VARCHAR", "Natural key: hash of entity, wallet and raw row.",
+               nullable=False),
+        Column("entity", "VARCHAR", "Kind of row rejected: trade or market.", nullable=False),
+        Column("wallet", "VARCHAR", "Wallet whose trades were fetched; NULL for markets."),
+        Column("reason", "VARCHAR", "Why validation rejected the row.", nullable=False),
+        Column("raw_json", "VARCHAR", "The rejected row exactly as the API sent it, as JSON.",
+               nullable=False),
+        Column("first_seen_at", TIMESTAMP, "When the row was first rejected (UTC).",
+               nullable=False),
+        Column("run_id", "VARCHAR", "Dagster run that rejected the row."),
+    ),
+)  # fmt: skip
 
 
 def quarantine_rows(

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from opinion_pipeline.sensors import build_freshness_alert_sensor, build_run_failure_alert_sensor
+from opinion_pipeline.automation.sensors import (
+    build_freshness_alert_sensor,
+    build_run_failure_alert_sensor,
+)
 
 PID_DIR_ENV = "ALERTS_TEST_PID_DIR"
 NAP_JOB = "alerts_nap_job"

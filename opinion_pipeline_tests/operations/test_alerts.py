@@ -15,15 +15,15 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from opinion_pipeline import alerting
-from opinion_pipeline.alerting import (
+from opinion_pipeline.automation import alerts as alerting
+from opinion_pipeline.automation.alerts import (
     MAX_ERROR_CHARS,
     AlertSettings,
     deliver,
     run_failure_alert,
     send_alert,
 )
-from opinion_pipeline.sensors import (
+from opinion_pipeline.automation.sensors import (
     RUN_FAILURE_SENSOR,
     SENSORS,
     alert_run_failure,

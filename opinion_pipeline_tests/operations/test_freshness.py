@@ -16,14 +16,14 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.freshness import FreshnessState, TimeWindowFreshnessPolicy
 
-from opinion_pipeline.definitions import defs
-from opinion_pipeline.sensors import (
+from opinion_pipeline.automation.sensors import (
     FRESHNESS_SENSOR,
     SENSORS,
     alert_stale_assets,
     freshness_alert_sensor,
     freshness_windows,
 )
+from opinion_pipeline.definitions import defs
 from opinion_pipeline_tests.operations import alerts_workspace
 from opinion_pipeline_tests.operations.alerts_daemon import DaemonStack, wait_for
 from opinion_pipeline_tests.operations.alerts_fixtures import (

@@ -9,11 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from opinion_pipeline import settings
-from opinion_pipeline.settings import SettingsError, health_thresholds
-from opinion_pipeline.validation import prepare_trades
+from opinion_pipeline.config import SettingsError, load_settings
+from opinion_pipeline.defs.whale_trades.store import insert_trades
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.warehouse.quarantine import quarantine_rows
-from opinion_pipeline.warehouse.trades import insert_trades
 from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job
@@ -56,14 +55,15 @@ def _run_text(instance: dg.DagsterInstance, run_id: str) -> str:
 
 
 def test_thresholds_cover_every_table_and_merge_over_defaults(monkeypatch):
-    from opinion_pipeline.warehouse.schema import TABLES
+    from opinion_pipeline.warehouse.catalog import warehouse_tables
 
     monkeypatch.delenv("OPINION_HEALTH_THRESHOLDS", raising=False)
-    defaults = health_thresholds()
-    assert set(defaults) == set(TABLES)
+    defaults = load_settings().thresholds()
+    checked = {table.name for table in warehouse_tables()} - {"schema_version", "archived_trades"}
+    assert set(defaults) == checked
     assert defaults["whale_activity"]["warn"] == 1_000_000  # the seed's activity threshold
     monkeypatch.setenv("OPINION_HEALTH_THRESHOLDS", json.dumps({"trades": {"warn": 7}}))
-    merged = health_thresholds()
+    merged = load_settings().thresholds()
     assert merged["trades"] == {"warn": 7, "error": defaults["trades"]["error"]}
     assert merged["markets"] == defaults["markets"]
 
@@ -81,7 +81,7 @@ def test_thresholds_cover_every_table_and_merge_over_defaults(monkeypatch):
 def test_bad_thresholds_are_refused_not_ignored(monkeypatch, raw, fragment):
     monkeypatch.setenv("OPINION_HEALTH_THRESHOLDS", raw)
     with pytest.raises(SettingsError, match="OPINION_HEALTH_THRESHOLDS") as caught:
-        settings.OperationsSettings.from_env()
+        load_settings()
     assert fragment in str(caught.value)
 
 

@@ -6,10 +6,13 @@ import time
 
 import pytest
 
-from opinion_pipeline.validation import prepare_trades
-from opinion_pipeline.warehouse.trades import insert_trades
-from opinion_pipeline.warehouse.whales import reactivate_whales_with_recent_trades, sync_registry
-from opinion_pipeline.whales import Whale
+from opinion_pipeline.defs.whale_registry.registry_file import Whale
+from opinion_pipeline.defs.whale_registry.store import (
+    reactivate_whales_with_recent_trades,
+    sync_registry,
+)
+from opinion_pipeline.defs.whale_trades.store import insert_trades
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job

@@ -15,9 +15,9 @@ import yaml
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import TickStatus
 
+from opinion_pipeline.config import load_settings
 from opinion_pipeline.definitions import build_definitions
-from opinion_pipeline.operations.run_history import prune_runs
-from opinion_pipeline.settings import run_archive_dir
+from opinion_pipeline.defs.run_history.prune import prune_runs
 from opinion_pipeline_tests.pipeline.helpers import run_job
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def test_old_finished_runs_are_archived_then_deleted(
     recent = run_job(instance, "mark_inactive_whales")
     old = {synced.run_id, failed.run_id, stats.run_id}
 
-    root = run_archive_dir()
+    root = load_settings().run_archive_root
     result = prune_runs(instance, root, cutoff, batch_size=2)
     assert (result.archived, result.deleted, result.already_archived) == (3, 3, 0)
     assert len(result.files) == 2, "batches of two"
@@ -121,7 +121,7 @@ def test_job_uses_the_retention_setting_and_keeps_recent_runs(pipeline_env, inst
     metadata = result.asset_materializations_for_node("run_history_archive")[0].metadata
     assert metadata["retention_days"].value == 7
     assert metadata["runs_deleted"].value == 0 and metadata["runs_archived"].value == 0
-    assert metadata["archive_dir"].value == str(run_archive_dir())
+    assert metadata["archive_dir"].value == str(load_settings().run_archive_root)
     assert len(_run_ids(instance)) == 2
 
 

@@ -18,8 +18,9 @@ import dagster as dg
 import pytest
 import yaml
 
-from opinion_pipeline.jobs import SCHEDULED_JOBS, sync_whale_trades_job
-from opinion_pipeline.sensors import RUN_FAILURE_SENSOR
+from opinion_pipeline.automation.sensors import RUN_FAILURE_SENSOR
+from opinion_pipeline.definitions import defs
+from opinion_pipeline.defs.whale_trades.schedule import sync_whale_trades_job
 from opinion_pipeline_tests.operations import alerts_workspace
 from opinion_pipeline_tests.operations.alerts_daemon import REPO_ROOT, DaemonStack, wait_for
 from opinion_pipeline_tests.operations.alerts_fixtures import WebhookReceiver
@@ -84,7 +85,11 @@ def test_shipped_instance_configs_monitor_runs() -> None:
         assert monitoring["max_runtime_seconds"] == 1800, path
         assert monitoring["start_timeout_seconds"] > 0, path
         assert monitoring["free_slots_after_run_end_seconds"] > 0, path
-    runtimes = {job.name: int(job.tags[MAX_RUNTIME_TAG]) for job in SCHEDULED_JOBS}
+    seed_jobs = {"sync_markets", "sync_whale_trades", "compute_whale_stats", "cleanup_old_activity"}
+    runtimes = {
+        job.name: int(job.tags[MAX_RUNTIME_TAG]) for job in defs.jobs or [] if job.name in seed_jobs
+    }
+    assert set(runtimes) == seed_jobs
     assert runtimes[sync_whale_trades_job.name] == 300
     assert all(0 < seconds <= 1800 for seconds in runtimes.values())
 

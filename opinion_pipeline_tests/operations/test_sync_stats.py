@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 import pytest
 
-from opinion_pipeline.operations.runs import percentile
-from opinion_pipeline.operations.sync_stats import compute_sync_stats, stats_markdown
+from opinion_pipeline.defs.sync_statistics.stats import compute_sync_stats, stats_markdown
+from opinion_pipeline.run_log.summary import percentile
 from opinion_pipeline_tests.pipeline.helpers import run_job
 
 

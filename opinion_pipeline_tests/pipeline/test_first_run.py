@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from opinion_pipeline.first_run import first_run_sensor
+from opinion_pipeline.automation.first_run import build_first_run_sensor
+from opinion_pipeline.definitions import load_datasets
+
+first_run_sensor = build_first_run_sensor(list(load_datasets().jobs or []))
 
 
 def _requested_jobs(instance: dg.DagsterInstance) -> list[str]:

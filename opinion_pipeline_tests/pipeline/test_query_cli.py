@@ -8,9 +8,9 @@ import sys
 import threading
 import time
 
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.validation import prepare_trades
-from opinion_pipeline.warehouse.trades import insert_trades
+from opinion_pipeline.defs.whale_trades.store import insert_trades
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 
 

@@ -10,11 +10,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.settings import archive_dir
-from opinion_pipeline.validation import prepare_trades
-from opinion_pipeline.warehouse.retention import RetentionRefused, archive_and_delete
-from opinion_pipeline.warehouse.trades import insert_trades
+from opinion_pipeline.config import load_settings
+from opinion_pipeline.defs.retention.archive import RetentionRefused, archive_and_delete
+from opinion_pipeline.defs.whale_trades.store import insert_trades
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job
@@ -66,10 +66,10 @@ def test_cleanup_job_archives_then_deletes_exactly_the_old_rows(pipeline_env):
                 "SELECT table_name, sum(row_count) FROM archive_manifest GROUP BY 1"
             ).fetchall()
         assert dict(manifest) == {"trades": 6, "whale_activity": 6}
-        assert _archived_keys(archive_dir(), "trades") == old_trades
-        assert _archived_keys(archive_dir(), "whale_activity") == old_activity
+        assert _archived_keys(load_settings().archive_root, "trades") == old_trades
+        assert _archived_keys(load_settings().archive_root, "whale_activity") == old_activity
 
-        files_before = sorted(archive_dir().rglob("*.parquet"))
+        files_before = sorted(load_settings().archive_root.rglob("*.parquet"))
         again = run_job(instance, "cleanup_old_activity")
         assert again.success
         assert (
@@ -78,7 +78,7 @@ def test_cleanup_job_archives_then_deletes_exactly_the_old_rows(pipeline_env):
             .value
             == 0
         )
-        assert sorted(archive_dir().rglob("*.parquet")) == files_before
+        assert sorted(load_settings().archive_root.rglob("*.parquet")) == files_before
 
 
 def test_orphan_files_of_a_crashed_run_are_removed_before_archiving(tmp_path):

@@ -8,14 +8,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from opinion_pipeline.assets.reporting import trade_keys_check
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse, WarehouseError
-from opinion_pipeline.validation.trades import prepare_trades
+from opinion_pipeline.defs.whale_trades.checks import trade_keys_check
+from opinion_pipeline.defs.whale_trades.store import insert_trades, repeated_trade_keys
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.warehouse import migrations
-from opinion_pipeline.warehouse.schema import DDL, SCHEMA_VERSION
-from opinion_pipeline.warehouse.trades import insert_trades, repeated_trade_keys
+from opinion_pipeline.warehouse.catalog import warehouse_tables
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse, WarehouseError
+from opinion_pipeline.warehouse.migrations import warehouse_ddl
+from opinion_pipeline.warehouse.versions import SCHEMA_VERSION
 from opinion_pipeline_tests.factories import trade_row, wallet
 
+DDL = warehouse_ddl(warehouse_tables())
 # The v1 schema differed only in this line of the trades table.
 V1_KEY = "trade_key VARCHAR PRIMARY KEY,"
 V2_KEY = "trade_key VARCHAR NOT NULL,"

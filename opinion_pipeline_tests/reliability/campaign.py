@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opinion_pipeline.defs.markets.sync import sync_markets
+from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
+from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.opinion_api import OpinionAPI, OpinionAPIError
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.simulator.faults import ENVELOPES
 from opinion_pipeline.simulator.process import SimulatorProcess
-from opinion_pipeline.sync.markets import sync_markets
-from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
-from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.validation import PayloadUnusableError
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import write_whales_file
 from opinion_pipeline_tests.reliability.helpers import (
     FAST_WORLD,

@@ -29,14 +29,14 @@ from typing import Any
 
 import duckdb
 
+from opinion_pipeline.defs.markets.sync import sync_markets
+from opinion_pipeline.defs.retention.archive import archive_and_delete
+from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
+from opinion_pipeline.defs.whale_stats.compute import replace_whale_stats
+from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.opinion_api import OpinionAPI
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.simulator.process import SimulatorProcess
-from opinion_pipeline.sync.markets import sync_markets
-from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
-from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
-from opinion_pipeline.warehouse.retention import archive_and_delete
-from opinion_pipeline.warehouse.stats import recompute_whale_stats
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import write_whales_file
 from opinion_pipeline_tests.pipeline.helpers import truth_fills, warehouse_fills
 from opinion_pipeline_tests.reliability.helpers import archived_fills
@@ -127,7 +127,7 @@ def run_soak(hours: float, directory: Path, wallets: int, markets: int) -> dict[
         def stats() -> None:
             now = datetime.fromtimestamp(sim.clock()["now"], timezone.utc)
             with warehouse.transaction() as conn:
-                recompute_whale_stats(conn, now)
+                replace_whale_stats(conn, now)
 
         def retention() -> None:
             now = datetime.fromtimestamp(sim.clock()["now"], timezone.utc)

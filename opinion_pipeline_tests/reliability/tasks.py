@@ -12,13 +12,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from opinion_pipeline.defs.markets.sync import sync_markets
+from opinion_pipeline.defs.retention.archive import archive_and_delete
+from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
+from opinion_pipeline.defs.whale_stats.compute import replace_whale_stats
+from opinion_pipeline.defs.whale_trades import sync as whale_trades
 from opinion_pipeline.opinion_api import OpinionAPI
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
-from opinion_pipeline.sync import whale_trades
-from opinion_pipeline.sync.markets import sync_markets
-from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
-from opinion_pipeline.warehouse.retention import archive_and_delete
-from opinion_pipeline.warehouse.stats import recompute_whale_stats
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 Params = dict[str, Any]
 
@@ -56,7 +56,7 @@ def market_sweep(params: Params) -> None:
 def whale_stats(params: Params) -> None:
     """The compute_whale_stats job."""
     with _warehouse(params).transaction() as conn:
-        recompute_whale_stats(conn, datetime.now(timezone.utc))
+        replace_whale_stats(conn, datetime.now(timezone.utc))
 
 
 def retention(params: Params) -> None:

@@ -131,7 +131,6 @@ CASES = [
         "bad_alert_threshold",
         ("OPINION_WHALE_ALERT_USD='lots' is not a number",),
         lambda d, sim, key: {**_sim_env(d, sim, key), "OPINION_WHALE_ALERT_USD": "lots"},
-        nothing_in="trades",
     ),
 ]
 

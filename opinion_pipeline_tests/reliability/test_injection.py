@@ -17,18 +17,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from opinion_pipeline.assets.markdown import markdown_table
-from opinion_pipeline.assets.reporting import payload_check
+from opinion_pipeline.defs.markets.store import upsert_markets
+from opinion_pipeline.defs.markets.validate import prepare_markets
+from opinion_pipeline.defs.whale_registry.registry_file import WhaleRegistryError
+from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry
+from opinion_pipeline.defs.whale_trades.store import insert_trades
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.opinion_api import OpinionAPIError
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+from opinion_pipeline.reporting.checks import payload_check
+from opinion_pipeline.reporting.markdown import markdown_table
 from opinion_pipeline.simulator.process import SimulatorProcess
-from opinion_pipeline.sync.registry import sync_whale_registry
 from opinion_pipeline.sync.report import SyncReport
-from opinion_pipeline.validation import prepare_markets, prepare_trades
-from opinion_pipeline.warehouse.markets import upsert_markets
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline.warehouse.quarantine import quarantine_rows
-from opinion_pipeline.warehouse.trades import insert_trades
-from opinion_pipeline.whales import WhaleRegistryError
 from opinion_pipeline_tests.factories import trade_row
 from opinion_pipeline_tests.pipeline.helpers import run_job
 from opinion_pipeline_tests.reliability.figures import record

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
 from opinion_pipeline.simulator.process import SimulatorProcess
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import SMALL_WORLD, write_whales_file
 from opinion_pipeline_tests.reliability import tasks
 from opinion_pipeline_tests.reliability.crash import run_to_end

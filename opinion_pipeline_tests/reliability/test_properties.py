@@ -15,11 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opinion_pipeline.validation import prepare_markets, prepare_trades
-from opinion_pipeline.validation.keys import KEY_FIELDS, trade_keys
-from opinion_pipeline.warehouse.markets import upsert_markets
-from opinion_pipeline.warehouse.schema import ensure_schema
-from opinion_pipeline.warehouse.trades import insert_trades
+from opinion_pipeline.defs.markets.store import upsert_markets
+from opinion_pipeline.defs.markets.validate import prepare_markets
+from opinion_pipeline.defs.whale_trades.keys import KEY_FIELDS, trade_keys
+from opinion_pipeline.defs.whale_trades.store import insert_trades
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
+from opinion_pipeline.warehouse.catalog import warehouse_tables
+from opinion_pipeline.warehouse.migrations import ensure_schema
 from opinion_pipeline_tests.reliability.figures import FIGURES, record
 from opinion_pipeline_tests.reliability.strategies import (
     decimal_text,
@@ -40,7 +42,7 @@ MONEY = ("price", "shares", "amount", "fee", "profit", "quote_token_usd_price", 
 def db() -> Iterator[duckdb.DuckDBPyConnection]:
     """One in-memory database with the real DDL; each example empties the tables it uses."""
     conn = duckdb.connect()
-    ensure_schema(conn)
+    ensure_schema(conn, warehouse_tables())
     yield conn
     conn.close()
 

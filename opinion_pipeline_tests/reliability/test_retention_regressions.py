@@ -16,13 +16,13 @@ from pathlib import Path
 
 import duckdb
 
-from opinion_pipeline.resources.warehouse import DuckDBWarehouse
+from opinion_pipeline.defs.retention.archive import archive_and_delete
+from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
+from opinion_pipeline.defs.whale_trades.store import insert_trades
+from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
+from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.simulator.process import SimulatorProcess
-from opinion_pipeline.sync.registry import sync_whale_registry, tracked_whales
-from opinion_pipeline.sync.whale_trades import WhaleSyncOptions, sync_whale_trades
-from opinion_pipeline.validation import prepare_trades
-from opinion_pipeline.warehouse.retention import archive_and_delete
-from opinion_pipeline.warehouse.trades import insert_trades
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import write_whales_file
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.reliability.crash import archive_state, archive_violations

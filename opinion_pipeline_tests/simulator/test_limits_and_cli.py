@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from opinion_pipeline.defs.whale_registry.registry_file import parse_whales
 from opinion_pipeline.simulator import WHALES_CSV, SimulatorError, SimulatorProcess
-from opinion_pipeline.whales.registry import parse_whales
 from opinion_pipeline_tests.simulator.helpers import API_KEY
 
 FINGERPRINT = "sha256:" + hashlib.sha256(API_KEY.encode()).hexdigest()[:12]

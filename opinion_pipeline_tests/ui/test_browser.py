@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from opinion_pipeline.schedules import SCHEDULES
+from opinion_pipeline.definitions import defs
 from opinion_pipeline_tests.ui.browser import Browser, Screenshots, require_browser
 from opinion_pipeline_tests.ui.ui_fixtures import DagsterDeployment
 
@@ -61,7 +61,7 @@ def test_asset_lineage_graph(
 def test_schedules_page(
     ui_with_data: DagsterDeployment, browser: Browser, screenshots: Screenshots
 ) -> None:
-    names = [schedule.name for schedule in SCHEDULES]
+    names = [schedule.name for schedule in defs.schedules or []]
     browser.open(f"{ui_with_data.url}/automation")
     browser.dismiss_welcome()
     text = browser.wait_text("Automation", *names, "Every minute", "Every 5 minutes")

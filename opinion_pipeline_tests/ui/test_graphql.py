@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
-from opinion_pipeline.assets import catalog
-from opinion_pipeline.assets.constants import PAYLOAD_CHECK
 from opinion_pipeline.definitions import build_definitions
+from opinion_pipeline.defs.whale_stats.tables import WHALE_STATS
+from opinion_pipeline.reporting import catalog
+from opinion_pipeline.reporting.names import PAYLOAD_CHECK
 from opinion_pipeline_tests.ui.ui_fixtures import DagsterDeployment, wait_for
 
 EXPECTED_EDGES = {
@@ -66,7 +67,7 @@ def test_catalog_in_the_ui(dagster_ui: DagsterDeployment) -> None:
         c["name"]: c["type"]
         for c in metadata(nodes["whale_stats"])[catalog.COLUMN_SCHEMA_KEY]["schema"]["columns"]
     }
-    expected = {c.name: c.type for c in catalog.table_schema("whale_stats").columns}
+    expected = {c.name: c.type for c in catalog.table_schema(WHALE_STATS).columns}
     assert columns == expected
 
 

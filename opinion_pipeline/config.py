@@ -1,0 +1,228 @@
+"""Every environment variable the pipeline reads, read and checked in one place.
+
+Why pydantic-settings rather than Dagster ``EnvVar`` fields alone: the launcher and the command
+line tools run outside Dagster and need the same variables with the same defaults (which
+warehouse, which instance, which registry file), and one typed class can name every variable,
+parse it once and refuse a bad value with a message that names the variable. The Definitions
+read :class:`Settings` once when they load and hand the values to resources, so the UI shows
+every tunable; the two secrets (the API key and the alert webhook URL) are handed on only as
+``EnvVar`` names, never as values.
+
+**Modes.** ``scripts/start`` runs against the simulator when no API key is set, and keeps that
+world's data and Dagster instance apart from the real one's. The same rule gives every tool its
+defaults, so ``warehouse-query`` and ``sync-log`` open what ``scripts/start`` is filling:
+``OPINION_MODE`` when set (the launcher sets it for what it starts), otherwise ``live`` when
+``OPINION_API_KEY`` is set and ``simulator`` when it is not.
+
+| mode | data | Dagster home | whale registry |
+|---|---|---|---|
+| simulator | ``data/simulator/`` | ``.dagster_home/simulator/`` | ``data/simulator/whales.csv`` |
+| live | ``data/`` | ``.dagster_home/live/`` | ``whales.csv`` |
+
+Relative paths are relative to the working directory (the project root for ``scripts/start``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from opinion_pipeline.errors import UserFacingError
+
+Mode = Literal["simulator", "live"]
+
+PRODUCTION_BASE_URL = "https://openapi.opinion.trade/openapi"
+UNOFFICIAL_LEADERBOARD_URL = "https://proxy.opinion.trade:8443/api/bsc/api/v2/leaderboard"
+ENV_PREFIX = "OPINION_"
+
+# Row counts above which the health check warns / errors, per warehouse table. The seed warned
+# at 1M activity rows; trades grow fastest (every fill of every whale), markets and whales slowly.
+DEFAULT_HEALTH_THRESHOLDS: dict[str, dict[str, int]] = {
+    "markets": {"warn": 200_000, "error": 2_000_000},
+    "whales": {"warn": 10_000, "error": 100_000},
+    "trades": {"warn": 5_000_000, "error": 20_000_000},
+    "whale_activity": {"warn": 1_000_000, "error": 5_000_000},
+    "whale_stats": {"warn": 10_000, "error": 100_000},
+    "quarantine": {"warn": 100_000, "error": 1_000_000},
+    "archive_manifest": {"warn": 10_000, "error": 100_000},
+}
+
+
+class SettingsError(UserFacingError, ValueError):
+    """An environment variable holds a value the pipeline cannot use; the message names it."""
+
+
+class Settings(BaseSettings):
+    """The environment, typed. Field ``x`` is the variable ``OPINION_X`` unless noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    mode: Mode | None = Field(None, description="simulator or live; unset: live iff a key is set")
+    api_key: SecretStr | None = Field(None, description="the Opinion API key (a secret)")
+    api_base_url: str = PRODUCTION_BASE_URL
+    leaderboard_url: str = UNOFFICIAL_LEADERBOARD_URL
+    rate_limit_per_second: float = Field(14.4, ge=0.1)
+    rate_limit_dir: str | None = None
+    max_retries: int = Field(3, ge=0, le=10)
+    data_dir: Path | None = None
+    warehouse_path: Path | None = None
+    archive_dir: Path | None = None
+    whales_file: Path | None = None
+    whale_alert_usd: float = Field(10_000.0, ge=0)
+    retention_days: int = Field(90, ge=1)
+    sync_workers: int = Field(4, ge=1)
+    inactive_after_days: int = Field(90, ge=1)
+    inactive_poll_minutes: int = Field(60, ge=1)
+    alert_webhook_url: SecretStr | None = Field(None, description="where alerts go (a secret)")
+    alert_webhook_format: str = "json"
+    ui_base_url: str | None = None
+    ui_host: str = "127.0.0.1"
+    ui_port: int = Field(3000, ge=1, le=65535)
+    simulator_port: int = Field(0, ge=0, le=65535)
+    health_thresholds: str | None = Field(None, description="JSON merged over the defaults")
+    health_quarantine_warn: int = Field(100, ge=0)
+    run_retention_days: int = Field(30, ge=1)
+    dagster_home: Path | None = Field(None, validation_alias="DAGSTER_HOME")
+
+    # -- where things are ------------------------------------------------------------------------
+
+    @property
+    def effective_mode(self) -> Mode:
+        if self.mode is not None:
+            return self.mode
+        return "live" if self.has_api_key else "simulator"
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key and self.api_key.get_secret_value().strip())
+
+    @property
+    def data_root(self) -> Path:
+        """Root of everything the pipeline writes besides the Dagster instance."""
+        if self.data_dir is not None:
+            return self.data_dir.expanduser().resolve()
+        default = Path("data") / "simulator" if self.effective_mode == "simulator" else Path("data")
+        return default.resolve()
+
+    @property
+    def warehouse_file(self) -> Path:
+        if self.warehouse_path is not None:
+            return self.warehouse_path.expanduser().resolve()
+        return self.data_root / "warehouse.duckdb"
+
+    @property
+    def archive_root(self) -> Path:
+        if self.archive_dir is not None:
+            return self.archive_dir.expanduser().resolve()
+        return self.data_root / "archive"
+
+    @property
+    def run_archive_root(self) -> Path:
+        """Where summaries of pruned Dagster runs go: the archive's ``runs`` folder."""
+        return self.archive_root / "runs"
+
+    @property
+    def registry_file(self) -> Path:
+        """The whale registry in use: one per mode (see the module docstring)."""
+        if self.whales_file is not None:
+            return self.whales_file.expanduser().resolve()
+        if self.effective_mode == "simulator":
+            return self.data_root / "whales.csv"
+        return Path("whales.csv").resolve()
+
+    @property
+    def dagster_home_dir(self) -> Path:
+        if self.dagster_home is not None:
+            return self.dagster_home.expanduser().resolve()
+        return (Path(".dagster_home") / self.effective_mode).resolve()
+
+    @property
+    def alert_links_base_url(self) -> str:
+        """Base of the links in alerts: OPINION_UI_BASE_URL, else where the UI is served."""
+        if self.ui_base_url:
+            return self.ui_base_url.rstrip("/")
+        host = "127.0.0.1" if self.ui_host in ("0.0.0.0", "::", "") else self.ui_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.ui_port}"
+
+    def thresholds(self) -> dict[str, dict[str, int]]:
+        """OPINION_HEALTH_THRESHOLDS merged over :data:`DEFAULT_HEALTH_THRESHOLDS`."""
+        return merge_health_thresholds(self.health_thresholds)
+
+
+def merge_health_thresholds(raw: str | None) -> dict[str, dict[str, int]]:
+    """JSON such as ``{"trades": {"warn": 5000000}}`` merged over the defaults.
+
+    A table or level left out keeps its default; an unknown table, a non-integer or warn > error
+    is refused, so a typo cannot silently disable a check.
+    """
+    name = f"{ENV_PREFIX}HEALTH_THRESHOLDS"
+    merged = {table: dict(levels) for table, levels in DEFAULT_HEALTH_THRESHOLDS.items()}
+    if raw is None:
+        return merged
+    try:
+        given = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(given, dict):
+        raise SettingsError(f'{name} must be an object like {{"trades": {{...}}}}')
+    for table, levels in given.items():
+        if table not in merged:
+            known = ", ".join(sorted(merged))
+            raise SettingsError(f"{name}: unknown table {table!r} (known: {known})")
+        if not isinstance(levels, dict) or not set(levels) <= {"warn", "error"}:
+            raise SettingsError(f'{name}[{table!r}] must look like {{"warn": N, "error": M}}')
+        for level, value in levels.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SettingsError(
+                    f"{name}[{table!r}][{level!r}]={value!r} must be a whole number >= 0"
+                )
+            merged[table][level] = value
+        if merged[table]["warn"] > merged[table]["error"]:
+            raise SettingsError(
+                f"{name}[{table!r}]: warn ({merged[table]['warn']}) is above "
+                f"error ({merged[table]['error']})"
+            )
+    return merged
+
+
+def _variable(field: str) -> str:
+    if field == "dagster_home":
+        return "DAGSTER_HOME"
+    return ENV_PREFIX + field.upper()
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """One line per bad variable, in the words the README uses."""
+    field = str(error["loc"][0]) if error.get("loc") else "?"
+    value = error.get("input")
+    shown = f"{_variable(field)}={value!r}" if isinstance(value, str) else _variable(field)
+    kind = error.get("type", "")
+    context = error.get("ctx") or {}
+    if kind == "float_parsing":
+        return f"{shown} is not a number"
+    if kind in ("int_parsing", "int_from_float"):
+        return f"{shown} is not a whole number"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{shown} must be at least {context.get('ge', context.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"{shown} must be at most {context.get('le', context.get('lt'))}"
+    if kind == "literal_error":
+        return f"{shown} must be one of {context.get('expected')}"
+    return f"{shown}: {error.get('msg', 'invalid value')}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment now; a bad value raises SettingsError naming every bad variable."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError("; ".join(_problem(item) for item in error.errors())) from None
+    settings.thresholds()  # refuse a bad OPINION_HEALTH_THRESHOLDS at once, not at the check
+    return settings

@@ -1,0 +1,1 @@
+"""One folder per dataset: its tables, sync logic, assets, checks, job and schedule."""

@@ -1,0 +1,46 @@
+"""The markets asset: a full sweep of the Opinion market list."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+from opinion_pipeline.defs.markets.sync import sync_markets
+from opinion_pipeline.defs.markets.tables import MARKETS as MARKETS_TABLE
+from opinion_pipeline.opinion_api import OpinionAPI
+from opinion_pipeline.reporting.catalog import column_schema
+from opinion_pipeline.reporting.checks import clear_failures, payload_check, sync_metadata
+from opinion_pipeline.reporting.names import INGEST, OWNERS, PAYLOAD_CHECK
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+MARKETS = "markets"
+
+
+@dg.asset(
+    name=MARKETS,
+    group_name=INGEST,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    metadata=column_schema(MARKETS_TABLE),
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=15)),
+    description=(
+        "Every Opinion market (binary and categorical, every status), upserted on market_id. "
+        "Categorical children are stored as rows with parent_market_id set. Table: markets."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            PAYLOAD_CHECK,
+            asset=MARKETS,
+            blocking=True,
+            description="Every market row passed the pandera schema (failures are quarantined).",
+        )
+    ],
+)
+def markets(
+    context: dg.AssetExecutionContext, opinion_api: OpinionAPI, warehouse: DuckDBWarehouse
+) -> dg.MaterializeResult:
+    with clear_failures():
+        report = sync_markets(opinion_api, warehouse, run_id=context.run_id)
+    return dg.MaterializeResult(
+        metadata=sync_metadata(report),
+        check_results=[payload_check(MARKETS, report)],
+    )

@@ -1,0 +1,40 @@
+"""The whale_registry asset: the registry file, loaded into the whales table at every sync."""
+
+import dagster as dg
+
+from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry
+from opinion_pipeline.defs.whale_registry.tables import WHALES
+from opinion_pipeline.reporting.catalog import column_schema
+from opinion_pipeline.reporting.checks import clear_failures
+from opinion_pipeline.reporting.names import INGEST, OWNERS
+from opinion_pipeline.resources import PipelineTunables
+from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+WHALE_REGISTRY = "whale_registry"
+
+
+@dg.asset(
+    name=WHALE_REGISTRY,
+    group_name=INGEST,
+    kinds={"csv", "duckdb"},
+    owners=OWNERS,
+    metadata=column_schema(WHALES),
+    description=(
+        "Tracked wallets, loaded from the registry file (OPINION_WHALES_FILE: address,label,tags) "
+        "at every sync. A malformed or duplicated line fails the run naming its line number. "
+        "Table: whales."
+    ),
+)
+def whale_registry(pipeline: PipelineTunables, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    path = pipeline.registry_path
+    with clear_failures():
+        result = sync_whale_registry(warehouse, path)
+    return dg.MaterializeResult(
+        metadata={
+            "whales_listed": result.listed,
+            "whales_added": result.added,
+            "whales_removed": result.removed,
+            "registry_file": str(path),
+            "dagster/row_count": result.listed,
+        }
+    )

@@ -1,0 +1,137 @@
+"""The trades of the tracked whales, the feed of their big trades, and the archived trade keys.
+
+``trades`` is the one table whose natural key is not a PRIMARY KEY: DuckDB backs a primary key
+with an in-memory ART index, which on ``trades`` doubled the file, tripled the memory of every
+sync and made writes 2-4x slower (BENCHMARKS.md, "Warehouse writes"). Its key is kept unique
+by its only writer (``store.insert_trades``: an anti-join under the warehouse lock, in the
+write's transaction) and checked after every sync by the ``trade_keys_unique`` asset check.
+"""
+
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Source, Table
+from opinion_pipeline.validation.checks import (
+    ADDRESS_PATTERN,
+    TX_HASH_PATTERN,
+    UNIX_SECONDS_MAX,
+    decimal_check,
+    int_check,
+    one_of_check,
+    printable_check,
+    string_check,
+)
+
+TRADE_SIDES = frozenset({"BUY", "SELL", "MERGE", "SPLIT"})
+# amount x quoteTokenUsdPrice must fit DECIMAL(38,18) too: < 10^14 x 10^6 = 10^20.
+AMOUNT_MAX = "99999999999999"
+QUOTE_USD_PRICE_MAX = "1000000"
+_UTC = "(UTC)"
+
+
+def _text(field: str) -> Source:
+    return Source(field, string_check(), nullable=True)
+
+
+TRADES = Table(
+    name="trades",
+    payload="UserTradeData",
+    description="Every trade of every tracked whale, deduplicated on trade_key.",
+    key=("trade_key",),
+    key_kind="writer",
+    columns=(
+        Column("trade_key", "VARCHAR",
+               "Natural key: hash of the fill's fields plus its occurrence (see keys.py).",
+               nullable=False, derived=True),
+        Column("wallet", "VARCHAR", "Whale wallet address, lowercase.", nullable=False,
+               derived=True),
+        Column("tx_hash", "VARCHAR",
+               "Transaction hash (one transaction may settle several fills).", nullable=False,
+               source=Source("txHash", string_check(TX_HASH_PATTERN, name="0x + 64 hex digits"))),
+        Column("market_id", "BIGINT",
+               "Market traded (a categorical child for categorical markets).", nullable=False,
+               source=Source("marketId", int_check(minimum=1))),
+        Column("root_market_id", "BIGINT",
+               "Parent market of a categorical child; the market itself for binary markets.",
+               source=Source("rootMarketId", int_check(minimum=1), nullable=True)),
+        Column("market_title", "VARCHAR", "Title of the market traded, as sent with the trade.",
+               source=_text("marketTitle")),
+        Column("root_market_title", "VARCHAR",
+               "Title of the parent market, as sent with the trade.",
+               source=_text("rootMarketTitle")),
+        Column("side", "VARCHAR", "Trade side, normalised: BUY, SELL, MERGE or SPLIT.",
+               nullable=False, source=Source("side", one_of_check(TRADE_SIDES))),
+        Column("outcome", "VARCHAR", "Outcome label traded.", source=_text("outcome")),
+        Column("outcome_side", "SMALLINT", "Outcome side: 1 Yes, 2 No.", nullable=False,
+               source=Source("outcomeSide", int_check(allowed=frozenset({1, 2})))),
+        Column("price", MONEY, "Price per share (quote token).", nullable=False,
+               source=Source("price", decimal_check(non_negative=True, at_most="1"))),
+        Column("shares", MONEY, "Shares traded.", nullable=False,
+               source=Source("shares", decimal_check(non_negative=True))),
+        Column("amount", MONEY, "Amount paid or received (quote token, USDT).", nullable=False,
+               source=Source("amount", decimal_check(non_negative=True, at_most=AMOUNT_MAX))),
+        Column("fee", MONEY, "Fee paid (quote token).",
+               source=Source("fee", decimal_check(non_negative=True), nullable=True)),
+        Column("profit", MONEY, "Realized profit reported on sells and merges (quote token).",
+               source=Source("profit", decimal_check(), nullable=True)),
+        Column("quote_token", "VARCHAR", "Quote token contract address, lowercase.",
+               nullable=False,
+               source=Source("quoteToken", string_check(ADDRESS_PATTERN,
+                                                        name="0x + 40 hex digits"))),
+        Column("quote_token_usd_price", MONEY, "USD price of the quote token at the trade.",
+               nullable=False,
+               source=Source("quoteTokenUsdPrice",
+                             decimal_check(non_negative=True, at_most=QUOTE_USD_PRICE_MAX))),
+        Column("usd_value", MONEY, "USD value of the trade: amount x quote_token_usd_price.",
+               nullable=False, derived=True),
+        Column("usd_amount_reported", "VARCHAR",
+               "The API's usdAmount, untrusted (sometimes scaled by 10^18), as sent.",
+               source=Source("usdAmount", printable_check(), nullable=True)),
+        Column("status", "SMALLINT", "Trade status code as sent by the API.",
+               source=Source("status", int_check(minimum=0, maximum=32_767), nullable=True)),
+        Column("chain_id", "VARCHAR", "Chain the trade settled on.", source=_text("chainId")),
+        Column("created_at", TIMESTAMP, f"When the trade happened {_UTC}.", nullable=False,
+               source=Source("createdAt", int_check(minimum=1, maximum=UNIX_SECONDS_MAX))),
+        Column("occurrence", "INTEGER",
+               "Tells identical fills apart: 0, or n for the n-th identical twin fill.",
+               nullable=False, derived=True),
+        Column("market_known", "BOOLEAN",
+               "Whether the markets table had the market (false until the sweep has seen it).",
+               nullable=False),
+        Column("ingested_at", TIMESTAMP, f"When the pipeline stored the trade {_UTC}.",
+               nullable=False),
+        Column("run_id", "VARCHAR", "Dagster run that stored the trade."),
+    ),
+)  # fmt: skip
+
+WHALE_ACTIVITY = Table(
+    name="whale_activity",
+    description="New whale trades worth at least OPINION_WHALE_ALERT_USD, with the whale's label.",
+    key=("trade_key",),
+    columns=(
+        Column("trade_key", "VARCHAR", "Key of the trade in the trades table.", nullable=False),
+        Column("wallet", "VARCHAR", "Whale wallet address, lowercase.", nullable=False),
+        Column("label", "VARCHAR", "The whale's label from the registry."),
+        Column("market_id", "BIGINT", "Market traded.", nullable=False),
+        Column("market_title", "VARCHAR", "Title of the market traded."),
+        Column("side", "VARCHAR", "BUY, SELL, MERGE or SPLIT.", nullable=False),
+        Column("outcome", "VARCHAR", "Outcome label traded."),
+        Column("usd_value", MONEY, "USD value of the trade (at least OPINION_WHALE_ALERT_USD).",
+               nullable=False),
+        Column("created_at", TIMESTAMP, f"When the trade happened {_UTC}.", nullable=False),
+        Column("detected_at", TIMESTAMP, f"When the sync that found the trade ran {_UTC}.",
+               nullable=False),
+        Column("run_id", "VARCHAR", "Dagster run that found the trade."),
+    ),
+)  # fmt: skip
+
+# Trades moved to the archive: a sync that reads one again (a whale's first page, or the whole
+# history of a whale whose trades are all archived) must not store it twice, and a whale's
+# watermark must survive the archiving of its newest trade.
+ARCHIVED_TRADES = Table(
+    name="archived_trades",
+    description="Keys of trades moved to the Parquet archive, so they are never stored again.",
+    key=("trade_key",),
+    columns=(
+        Column("trade_key", "VARCHAR", "Key of the archived trade.", nullable=False),
+        Column("wallet", "VARCHAR", "Whale wallet address, lowercase.", nullable=False),
+        Column("created_at", TIMESTAMP, f"When the trade happened {_UTC}.", nullable=False),
+    ),
+)  # fmt: skip

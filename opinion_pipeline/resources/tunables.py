@@ -1,0 +1,62 @@
+"""The pipeline's tunables as a Dagster resource, so the UI shows the values in use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from opinion_pipeline.config import Settings, merge_health_thresholds
+
+
+class PipelineTunables(ConfigurableResource):
+    """What the datasets are tuned by; every field comes from an OPINION_* variable."""
+
+    registry_file: str = Field(description="The whale registry in use (OPINION_WHALES_FILE).")
+    archive_dir: str = Field(description="Parquet archives (OPINION_ARCHIVE_DIR).")
+    whale_alert_usd: float = Field(
+        default=10_000.0, description="A new trade this big joins whale_activity."
+    )
+    sync_workers: int = Field(default=4, description="Wallets fetched at once.")
+    inactive_after_days: int = Field(default=90, description="No trade this long: inactive.")
+    inactive_poll_minutes: int = Field(default=60, description="An inactive whale's poll gap.")
+    retention_days: int = Field(default=90, description="Trades older are archived.")
+    run_retention_days: int = Field(default=30, description="Dagster runs older are pruned.")
+    health_quarantine_warn: int = Field(
+        default=100, description="Quarantined rows per health check above which it warns."
+    )
+    health_thresholds_json: str = Field(
+        default="{}", description="Per-table row counts the health check warns / errors above."
+    )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PipelineTunables:
+        return cls(
+            registry_file=str(settings.registry_file),
+            archive_dir=str(settings.archive_root),
+            whale_alert_usd=settings.whale_alert_usd,
+            sync_workers=settings.sync_workers,
+            inactive_after_days=settings.inactive_after_days,
+            inactive_poll_minutes=settings.inactive_poll_minutes,
+            retention_days=settings.retention_days,
+            run_retention_days=settings.run_retention_days,
+            health_quarantine_warn=settings.health_quarantine_warn,
+            health_thresholds_json=json.dumps(settings.thresholds(), sort_keys=True),
+        )
+
+    @property
+    def registry_path(self) -> Path:
+        return Path(self.registry_file)
+
+    @property
+    def archive_path(self) -> Path:
+        return Path(self.archive_dir)
+
+    @property
+    def run_archive_path(self) -> Path:
+        return Path(self.archive_dir) / "runs"
+
+    def health_thresholds(self) -> dict[str, dict[str, int]]:
+        return merge_health_thresholds(self.health_thresholds_json)
