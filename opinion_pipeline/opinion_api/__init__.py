@@ -13,6 +13,7 @@ from opinion_pipeline.opinion_api.errors import (
     OpinionNotFoundError,
     OpinionPayloadError,
     OpinionRateLimitedError,
+    OpinionRegionRefusedError,
     OpinionRetriesExhaustedError,
     OpinionTimeoutError,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "OpinionNotFoundError",
     "OpinionPayloadError",
     "OpinionRateLimitedError",
+    "OpinionRegionRefusedError",
     "OpinionRetriesExhaustedError",
     "OpinionTimeoutError",
     "RateLimiter",

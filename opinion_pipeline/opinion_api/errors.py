@@ -86,6 +86,21 @@ class OpinionApplicationError(OpinionAPIError):
     errmsg: str
 
 
+class OpinionRegionRefusedError(OpinionApplicationError):
+    """errno 10403 "Invalid area": the venue refuses requests from this machine's region.
+
+    A retry from the same place gets the same answer, so it is never retried.
+    """
+
+
+REGION_REFUSED_ERRNO = 10403
+REGION_REFUSED_ADVICE = (
+    "the Opinion API refuses requests from this machine's region (errno 10403, "
+    "'Invalid area'; reported for US IP addresses). Retrying will not help: run the pipeline "
+    "from a machine or network in a region the venue serves"
+)
+
+
 class OpinionPayloadError(OpinionAPIError):
     """The body is not JSON, lacks the envelope, or has an unexpected shape."""
 

@@ -7,14 +7,15 @@ without a server:
 - also retried: HTTP 200 with errno/code != 0 (the venue's application layer answers
   "system busy" that way); when retries run out the error is OpinionApplicationError with
   the venue's errno and message;
-- not retried: 400, 404 and other 4xx (typed errors), 401 (the key was refused), and bodies
-  that are complete but not the envelope.
+- not retried: 400, 404 and other 4xx (typed errors), 401 (the key was refused), errno values
+  a retry cannot change (10403 "Invalid area": the region is refused), and bodies that are
+  complete but not the envelope.
 A 429 also pushes the shared limiter back, so every process using the key slows down at once.
+The loop itself is the project's one retry policy (``opinion_pipeline.retrying``, tenacity).
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
@@ -22,6 +23,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -30,57 +32,24 @@ import requests
 from opinion_pipeline.opinion_api import errors
 from opinion_pipeline.opinion_api.rate_limiter import RateLimiter
 from opinion_pipeline.opinion_api.stats import Stats
+from opinion_pipeline.retrying import (
+    RETRY_AFTER_CAP_S,
+    RetryLater,
+    backoff_delay,
+    parse_retry_after,
+    retry_policy,
+)
+
+__all__ = ["RETRY_AFTER_CAP_S", "Transport", "backoff_delay", "parse_envelope", "parse_retry_after"]
 
 log = logging.getLogger("opinion_pipeline.opinion_api")
 
 RETRY_STATUSES = frozenset({408, 425, 429})
-# Cap on a server-sent Retry-After we are willing to sleep; beyond it we give up instead.
-RETRY_AFTER_CAP_S = 120.0
+# Venue errno values a retry cannot change: failed at once, with what to do.
+PERMANENT_ERRNOS = frozenset({errors.REGION_REFUSED_ERRNO})
 # A 429 without Retry-After: the venue's bucket refills in one second.
 DEFAULT_429_PENALTY_S = 1.0
 USER_AGENT = "opinion-pipeline (+https://github.com/; Dagster)"
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait per a Retry-After header (delta-seconds or HTTP date); None if bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
-
-
-def backoff_delay(
-    retry_number: int,
-    base_s: float,
-    max_s: float,
-    *,
-    retry_after_s: float | None = None,
-    rng: random.Random | None = None,
-) -> float:
-    """Full-jitter exponential backoff: uniform(0, min(max_s, base_s * 2**(n-1))) for retry n >= 1.
-
-    Full jitter spreads the retries of many workers that failed together. A server-sent
-    Retry-After is honoured as a floor (capped at RETRY_AFTER_CAP_S).
-    """
-    ceiling = min(max_s, base_s * (2 ** max(0, retry_number - 1)))
-    delay = (rng or random).uniform(0.0, ceiling) if ceiling > 0 else 0.0
-    if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, RETRY_AFTER_CAP_S))
-    return delay
 
 
 def _to_int(value: Any) -> Any:
@@ -134,6 +103,13 @@ def parse_envelope(body: bytes | str, route: str, *, content_length: int | None 
         keys = ", ".join(sorted(map(str, doc))[:8])
         raise errors.OpinionPayloadError(
             f"{route} returned JSON without errno/code (keys: {keys})", route=route
+        )
+    if code == errors.REGION_REFUSED_ERRNO:
+        raise errors.OpinionRegionRefusedError(
+            f"{route} failed: {errors.REGION_REFUSED_ADVICE}",
+            route=route,
+            errno=code,
+            errmsg=str(message or ""),
         )
     if code not in (0, None):
         raise errors.OpinionApplicationError(
@@ -220,94 +196,97 @@ class Transport:
             raise
 
     def _get(self, url: str, params: Mapping[str, Any] | None, route: str) -> Any:
-        attempts_allowed = self.max_retries + 1
-        for attempt in range(1, attempts_allowed + 1):
-            self.stats.add("limiter_wait_s", self.limiter.acquire())
-            self.stats.add("requests")
-            retry_after: float | None = None
-            extra: dict[str, Any] = {}
-            error_cls: type[errors.OpinionAPIError]
-            try:
-                response = self._session().get(
-                    url,
-                    params=params,
-                    headers={"apikey": self._api_key},
-                    timeout=self.timeout,
-                    allow_redirects=False,  # requests would carry `apikey` to any host
-                )
-            except requests.Timeout as exc:
-                self.stats.add("timeouts")
-                reason, error_cls = f"timed out ({_exc_name(exc)})", errors.OpinionTimeoutError
-            except (
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ) as exc:
-                self.stats.add("truncated")
-                reason = f"response body cut short ({_exc_name(exc)})"
-                error_cls = errors.OpinionRetriesExhaustedError
-            except requests.ConnectionError as exc:
-                if "timed out" in str(exc).lower():
-                    self.stats.add("timeouts")
-                    reason, error_cls = "timed out reading the body", errors.OpinionTimeoutError
-                else:
-                    self.stats.add("connection_errors")
-                    reason = f"connection failed ({_exc_name(exc)})"
-                    error_cls = errors.OpinionRetriesExhaustedError
-            except requests.RequestException as exc:
-                raise errors.OpinionAPIError(
-                    f"{route} could not be sent: {_exc_name(exc)}", route=route, attempts=attempt
-                ) from None
-            else:
-                status = response.status_code
-                if status == 200:
-                    length = _content_length(response)
-                    try:
-                        return parse_envelope(response.content, route, content_length=length)
-                    except errors.OpinionApplicationError as exc:
-                        self.stats.add("application_errors")
-                        reason = f"venue errno {exc.errno}: {exc.errmsg or '(no message)'}"
-                        error_cls = errors.OpinionApplicationError
-                        extra = {"errno": exc.errno, "errmsg": exc.errmsg}
-                    except errors.OpinionPayloadError as exc:
-                        if not exc.truncated:
-                            exc.attempts = attempt
-                            raise
-                        self.stats.add("truncated")
-                        reason = str(exc.message).replace(f"{route} returned ", "")
-                        error_cls = errors.OpinionRetriesExhaustedError
-                else:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    reason, error_cls = self._status_failure(status, route, attempt, retry_after)
-            if attempt >= attempts_allowed or (
-                retry_after is not None and retry_after > RETRY_AFTER_CAP_S
-            ):
-                raise error_cls(
-                    f"{route} failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
-                    f"last error {reason}",
-                    route=route,
-                    attempts=attempt,
-                    reason=reason,
-                    **extra,
-                )
-            delay = backoff_delay(
-                attempt,
-                self.backoff_base_s,
-                self.backoff_max_s,
-                retry_after_s=retry_after,
-                rng=self._rng,
-            )
-            log.warning(
-                "Opinion API %s: %s; retry %d/%d in %.2fs",
-                route,
-                reason,
-                attempt,
-                self.max_retries,
-                delay,
-            )
-            self.stats.add("retries")
-            self.stats.add("backoff_wait_s", delay)
-            self._sleep(delay)
+        policy = retry_policy(
+            attempts=self.max_retries + 1,
+            base_s=self.backoff_base_s,
+            max_s=self.backoff_max_s,
+            sleep=self._sleep,
+            rng=self._rng,
+            on_retry=partial(self._note_retry, route),
+        )
+        attempt = 0
+        try:
+            for trying in policy:
+                with trying:
+                    attempt = trying.retry_state.attempt_number
+                    return self._attempt(url, params, route, attempt)
+        except RetryLater as last:
+            error_cls = last.detail.get("error_cls", errors.OpinionRetriesExhaustedError)
+            raise error_cls(
+                f"{route} failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
+                f"last error {last.reason}",
+                route=route,
+                attempts=attempt,
+                reason=last.reason,
+                **last.detail.get("extra", {}),
+            ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _note_retry(self, route: str, failure: RetryLater, attempt: int, delay: float) -> None:
+        log.warning(
+            "Opinion API %s: %s; retry %d/%d in %.2fs",
+            route,
+            failure.reason,
+            attempt,
+            self.max_retries,
+            delay,
+        )
+        self.stats.add("retries")
+        self.stats.add("backoff_wait_s", delay)
+
+    def _attempt(self, url: str, params: Mapping[str, Any] | None, route: str, attempt: int) -> Any:
+        """One request: the result, a final typed error, or RetryLater naming what failed."""
+        self.stats.add("limiter_wait_s", self.limiter.acquire())
+        self.stats.add("requests")
+        try:
+            response = self._session().get(
+                url,
+                params=params,
+                headers={"apikey": self._api_key},
+                timeout=self.timeout,
+                allow_redirects=False,  # requests would carry `apikey` to any host
+            )
+        except requests.Timeout as exc:
+            self.stats.add("timeouts")
+            raise _retry(f"timed out ({_exc_name(exc)})", errors.OpinionTimeoutError) from None
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            self.stats.add("truncated")
+            raise _retry(f"response body cut short ({_exc_name(exc)})") from None
+        except requests.ConnectionError as exc:
+            if "timed out" in str(exc).lower():
+                self.stats.add("timeouts")
+                raise _retry("timed out reading the body", errors.OpinionTimeoutError) from None
+            self.stats.add("connection_errors")
+            raise _retry(f"connection failed ({_exc_name(exc)})") from None
+        except requests.RequestException as exc:
+            raise errors.OpinionAPIError(
+                f"{route} could not be sent: {_exc_name(exc)}", route=route, attempts=attempt
+            ) from None
+        if response.status_code != 200:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            reason, error_cls = self._status_failure(
+                response.status_code, route, attempt, retry_after
+            )
+            raise _retry(reason, error_cls, retry_after_s=retry_after)
+        try:
+            return parse_envelope(response.content, route, content_length=_content_length(response))
+        except errors.OpinionApplicationError as exc:
+            self.stats.add("application_errors")
+            if exc.errno in PERMANENT_ERRNOS:
+                exc.attempts = attempt
+                raise
+            reason = f"venue errno {exc.errno}: {exc.errmsg or '(no message)'}"
+            extra = {"errno": exc.errno, "errmsg": exc.errmsg}
+            raise _retry(reason, errors.OpinionApplicationError, extra=extra) from None
+        except errors.OpinionPayloadError as exc:
+            if not exc.truncated:
+                exc.attempts = attempt
+                raise
+            self.stats.add("truncated")
+            raise _retry(str(exc.message).replace(f"{route} returned ", "")) from None
 
     def _status_failure(
         self, status: int, route: str, attempt: int, retry_after: float | None
@@ -347,6 +326,17 @@ class Transport:
             status=status,
             attempts=attempt,
         )
+
+
+def _retry(
+    reason: str,
+    error_cls: type[errors.OpinionAPIError] = errors.OpinionRetriesExhaustedError,
+    *,
+    retry_after_s: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> RetryLater:
+    """A retryable failure; ``error_cls`` is what it becomes when the attempts run out."""
+    return RetryLater(reason, retry_after_s=retry_after_s, error_cls=error_cls, extra=extra or {})
 
 
 def describe_route(url: str, params: Mapping[str, Any] | None = None) -> str:

@@ -258,6 +258,22 @@ def test_errno_on_200_is_retried_then_application_error_with_key_scrubbed(
     assert transport.stats.snapshot()["application_errors"] == 3
 
 
+@pytest.mark.parametrize("dialect", ["errno", "code"])
+def test_region_refusal_fails_at_once_naming_the_cause(
+    server: StubServer, tmp_path: Path, dialect: str
+) -> None:
+    message = "msg" if dialect == "code" else "errmsg"
+    server.set_script([Reply(body={dialect: 10403, message: "Invalid area", "result": None})])
+    transport, sleeps, _ = make_transport(tmp_path, max_retries=3)
+    with pytest.raises(errors.OpinionRegionRefusedError) as info:
+        transport.get(server.url + "/m")
+    assert len(server.seen) == 1 and sleeps == []  # never retried
+    assert info.value.errno == 10403 and info.value.attempts == 1
+    text = str(info.value)
+    assert "Invalid area" in text and "region" in text and "Retrying will not help" in text
+    assert transport.stats.snapshot()["retries"] == 0
+
+
 def test_errno_then_success(server: StubServer, tmp_path: Path) -> None:
     busy = {"code": 10000, "msg": "system busy", "result": None}
     server.set_script([Reply(body=busy), ok({"fine": True})])
