@@ -33,15 +33,16 @@ def _warehouse(params: Params) -> DuckDBWarehouse:
 
 def whale_sync(params: Params) -> None:
     """The sync_whale_trades job: reload the registry, then sync every tracked whale."""
-    if params.get("flush_every_wallets"):
-        whale_trades.FLUSH_EVERY_WALLETS = int(params["flush_every_wallets"])
     warehouse = _warehouse(params)
     sync_whale_registry(warehouse, Path(params["whales_file"]))
     report = whale_trades.sync_whale_trades(
         _client(params),
         warehouse,
         tracked_whales(warehouse),
-        whale_trades.WhaleSyncOptions(workers=params.get("workers", 4)),
+        whale_trades.WhaleSyncOptions(
+            workers=params.get("workers", 4),
+            flush_every_wallets=int(params.get("flush_every_wallets") or 100),
+        ),
         run_id=params.get("run_id"),
     )
     if report.failed_wallets:

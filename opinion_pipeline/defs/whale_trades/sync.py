@@ -2,16 +2,14 @@
 
 Per whale: read newest first from page 1 and stop at the first page that reaches trades older
 than the newest one stored (its watermark); a whale with nothing stored gets its full history.
-Wallets are fetched concurrently (the client's limiter keeps the total under the rate limit)
-and written in batches, each in one short transaction, so no warehouse connection is held while
-waiting on the API and a crash loses at most the batch in flight (it is fetched again next time:
-the watermark comes from the stored trades themselves).
+Wallets are fetched and written by the shared fan-out (``sync.fanout``): concurrent fetches
+under the key's limiter, batched writes in short transactions, per-wallet failure accounting.
+A crash loses at most the batch in flight (fetched again next time: the watermark comes from
+the stored trades themselves).
 
-Performance (BENCHMARKS.md): worker threads only fetch; a batch is validated in one pandera
-pass when it is written (pandera costs ~10 ms per call whatever the size, so validating wallet
-by wallet used a third of a core at the API limit), and batches are written every few seconds,
-and once more while the last requests are in flight, which keeps the write left after the last
-answer small (the cycle's tail) and brings new trades to the warehouse sooner.
+Performance (BENCHMARKS.md): a batch is validated in one pandera pass when it is written
+(pandera costs ~10 ms per call whatever the size, so validating wallet by wallet used a third
+of a core at the API limit).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,15 +31,13 @@ from opinion_pipeline.defs.whale_registry.store import (
 from opinion_pipeline.defs.whale_trades.store import insert_trades, wallet_watermarks
 from opinion_pipeline.defs.whale_trades.validate import prepare_trade_fetches, prepare_trades
 from opinion_pipeline.opinion_api import WalletTrades
+from opinion_pipeline.sync.fanout import describe_error, fan_out
 from opinion_pipeline.sync.report import ApiCounters, SyncReport
 from opinion_pipeline.validation import PayloadUnusableError, Reject
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline.warehouse.quarantine import quarantine_rows
 
 log = logging.getLogger(__name__)
-
-FLUSH_EVERY_WALLETS = 100
-FLUSH_EVERY_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,7 @@ class WhaleSyncOptions:
     workers: int = 4
     inactive_poll_minutes: int = 60
     inactive_after_days: int = 90
+    flush_every_wallets: int = 100
 
 
 @dataclass
@@ -59,17 +55,7 @@ class WhaleSyncReport(SyncReport):
     activity_new: int = 0
 
 
-@dataclass
-class _Pending:
-    fetches: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
-    polled: list[str] = field(default_factory=list)
-    since: float = field(default_factory=time.monotonic)
-
-    def due(self) -> bool:
-        return (
-            len(self.polled) >= FLUSH_EVERY_WALLETS
-            or time.monotonic() - self.since >= FLUSH_EVERY_SECONDS
-        )
+Fetched = tuple[Whale, WalletTrades]
 
 
 def _fetch(client: Any, whale: Whale, watermark: int | None) -> WalletTrades:
@@ -77,29 +63,29 @@ def _fetch(client: Any, whale: Whale, watermark: int | None) -> WalletTrades:
 
 
 def _prepare(
-    pending: _Pending, report: WhaleSyncReport
-) -> tuple[pd.DataFrame | None, list[tuple[str, Reject]]]:
-    """Validate the pending fetches together; per wallet only if the batch cannot be.
+    fetches: list[tuple[str, list[dict[str, Any]]]],
+) -> tuple[pd.DataFrame | None, list[tuple[str, Reject]], dict[str, str]]:
+    """Validate a batch's fetches together; per wallet only if the batch cannot be.
 
     A payload-wide schema failure (never seen: every column is built) must fail only its own
-    wallet, as it did when wallets were validated one by one.
+    wallet, as it did when wallets were validated one by one. Returns (rows, rejects, failed).
     """
+    failed: dict[str, str] = {}
     try:
-        rows, rejects = prepare_trade_fetches(pending.fetches)
+        rows, rejects = prepare_trade_fetches(fetches)
     except PayloadUnusableError:
         frames, rejects = [], []
-        for wallet, raw in pending.fetches:
+        for wallet, raw in fetches:
             try:
                 batch = prepare_trades(wallet, raw)
             except PayloadUnusableError as error:
-                report.failed_wallets[wallet] = f"{type(error).__name__}: {error}"
-                pending.polled.remove(wallet)
+                failed[wallet] = describe_error(error)
                 continue
             frames.append(batch.rows)
             rejects.extend((wallet, reject) for reject in batch.rejects)
         frames = [frame for frame in frames if not frame.empty]
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return (None if rows.empty else rows), rejects
+    return (None if rows.empty else rows), rejects, failed
 
 
 def _plan(warehouse: DuckDBWarehouse, poll_minutes: int) -> tuple[dict[str, int], set[str]]:
@@ -112,17 +98,23 @@ def _plan(warehouse: DuckDBWarehouse, poll_minutes: int) -> tuple[dict[str, int]
 class _Writer:
     """Writes finished wallets in batches; refuses a first batch with no valid row at all."""
 
-    def __init__(self, warehouse: DuckDBWarehouse, report: WhaleSyncReport, options, run_id):
+    def __init__(
+        self,
+        warehouse: DuckDBWarehouse,
+        report: WhaleSyncReport,
+        options: WhaleSyncOptions,
+        run_id: str | None,
+    ) -> None:
         self.warehouse = warehouse
         self.report = report
         self.options = options
         self.run_id = run_id
         self.written_any = False
 
-    def flush(self, pending: _Pending) -> None:
-        if not pending.polled:
-            return
-        rows, rejects = _prepare(pending, self.report)
+    def __call__(self, batch: list[Fetched]) -> dict[str, str]:
+        fetches = [(whale.address, fetched.rows) for whale, fetched in batch]
+        rows, rejects, failed = _prepare(fetches)
+        polled = [wallet for wallet, _ in fetches if wallet not in failed]
         if not self.written_any and rows is None and rejects:
             raise PayloadUnusableError(
                 f"none of the {len(rejects)} trades fetched passed validation; nothing was "
@@ -141,16 +133,14 @@ class _Writer:
                     self.report.extra.get("unknown_market", 0) + result.unknown_market
                 )
             quarantine_rows(conn, "trade", rejects, run_id=self.run_id)
-            mark_polled(conn, pending.polled)
+            mark_polled(conn, polled)
             reactivate_whales_with_recent_trades(
-                conn, self.options.inactive_after_days, wallets=pending.polled
+                conn, self.options.inactive_after_days, wallets=polled
             )
         self.report.rejects.extend(rejects)
         self.report.quarantined += len(rejects)
         self.written_any = True
-        pending.fetches.clear()
-        pending.polled.clear()
-        pending.since = time.monotonic()
+        return failed
 
 
 def sync_whale_trades(
@@ -170,39 +160,29 @@ def sync_whale_trades(
     backfill = [whale for whale in to_poll if whale.address not in watermarks]
     if backfill:
         log.info("fetching the full history of %d new whale(s)", len(backfill))
-    writer = _Writer(warehouse, report, options, run_id)
-    pending = _Pending()
-    done = 0
-    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="whale") as pool:
-        futures: dict[Future[WalletTrades], Whale] = {
-            pool.submit(_fetch, client, whale, watermarks.get(whale.address)): whale
-            for whale in to_poll
-        }
-        for future in as_completed(futures):
-            whale = futures[future]
-            done += 1
-            try:
-                fetched = future.result()
-            except Exception as error:  # one wallet's failure must not lose the others
-                report.failed_wallets[whale.address] = f"{type(error).__name__}: {error}"
-                continue
-            report.items_fetched += len(fetched.rows)
-            pending.fetches.append((whale.address, fetched.rows))
-            pending.polled.append(whale.address)
-            if whale.address not in watermarks:
-                log.info(
-                    "history of %s (%s): %d trades [%d/%d]",
-                    whale.label,
-                    whale.address,
-                    len(fetched.rows),
-                    done,
-                    len(to_poll),
-                )
-            # Also write while the last requests are still in flight, so that what is left to
-            # write after the last answer is at most a few wallets.
-            if pending.due() or len(to_poll) - done == options.workers:
-                writer.flush(pending)
-        writer.flush(pending)
+
+    def progress(whale: Whale, fetched: WalletTrades, done: int) -> None:
+        report.items_fetched += len(fetched.rows)
+        if whale.address not in watermarks:
+            log.info(
+                "history of %s (%s): %d trades [%d/%d]",
+                whale.label,
+                whale.address,
+                len(fetched.rows),
+                done,
+                len(to_poll),
+            )
+
+    outcome = fan_out(
+        to_poll,
+        lambda whale: _fetch(client, whale, watermarks.get(whale.address)),
+        _Writer(warehouse, report, options, run_id),
+        key=lambda whale: whale.address,
+        workers=options.workers,
+        flush_every_items=options.flush_every_wallets,
+        on_fetched=progress,
+    )
+    report.failed_wallets.update(outcome.failed)
     report.extra.update(
         {
             "whales_listed": len(whales),
