@@ -96,3 +96,23 @@ def instance() -> Iterator[dg.DagsterInstance]:
 def pipeline_warehouse() -> DuckDBWarehouse:
     """The warehouse the Definitions use with the current environment (see pipeline_env)."""
     return DuckDBWarehouse(path=str(load_settings().warehouse_file))
+
+
+# -- the test pyramid ----------------------------------------------------------------------------
+# unit: in-process (the in-process fake client, real DuckDB files, stub servers on threads);
+# integration: a real simulator process, real Dagster instances; e2e: a real daemon, webserver
+# or launcher. `scripts/test --fast` runs the unit tier. A test without a tier is integration.
+TIERS = ("unit", "integration", "e2e")
+PROCESS_FIXTURES = frozenset({"simulator", "fresh_simulator", "pipeline_env"})
+E2E_DIRECTORIES = ("ui",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tiers = [tier for tier in TIERS if item.get_closest_marker(tier)]
+        if "unit" in tiers and PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but starts a process")
+        if tiers:
+            continue
+        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
+        item.add_marker("e2e" if parts[0] in E2E_DIRECTORIES else "integration")

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from opinion_pipeline.opinion_api import errors
 from opinion_pipeline.opinion_api.paging import page_rows, walk_wallet_trades
 
+pytestmark = pytest.mark.unit
+
 LIMIT = 20
 
 

@@ -23,6 +23,8 @@ from opinion_pipeline.opinion_api.transport import (
 )
 from opinion_pipeline_tests.api.stub_server import Reply, StubServer, ok, stub_server
 
+pytestmark = pytest.mark.unit
+
 KEY = "stub-key-DO-NOT-LEAK-7f3a9c"
 
 

@@ -18,6 +18,8 @@ from opinion_pipeline.warehouse.migrations import warehouse_ddl
 from opinion_pipeline.warehouse.versions import SCHEMA_VERSION
 from opinion_pipeline_tests.factories import trade_row, wallet
 
+pytestmark = pytest.mark.unit
+
 DDL = warehouse_ddl(warehouse_tables())
 # The v1 schema differed only in this line of the trades table.
 V1_KEY = "trade_key VARCHAR PRIMARY KEY,"

@@ -119,7 +119,7 @@ CASES = [
     ),
     Case(
         "unreachable_base_url",
-        ("could not be synced", "connection failed", "GET /openapi/trade/user/"),
+        ("could be synced; nothing was stored", "connection failed", "GET /openapi/trade/user/"),
         lambda d, sim, key: {
             **_sim_env(d, sim, key),
             "OPINION_API_BASE_URL": "http://127.0.0.1:9/openapi",

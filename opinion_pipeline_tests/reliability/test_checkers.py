@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+import pytest
+
 from opinion_pipeline_tests.reliability.crash import archive_violations
 from opinion_pipeline_tests.reliability.helpers import raw_explains_fill
 from opinion_pipeline_tests.reliability.markdown_check import problems
+
+pytestmark = pytest.mark.unit
 
 FILL = ("0xw", "0xabc", 7, "BUY", Decimal("0.5"), Decimal("10"), Decimal("5"), 1_700_000_000)
 RAW = {

@@ -33,6 +33,8 @@ from opinion_pipeline.warehouse.ddl import load_select
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.factories import market_row, trade_row, wallet
 
+pytestmark = pytest.mark.unit
+
 GROUPS = {"ingest", "analytics", "maintenance"}
 ASSETS = {
     "markets",

@@ -5,7 +5,13 @@ from datetime import timedelta
 import dagster as dg
 
 from opinion_pipeline.defs.whale_registry.sync import tracked_whales
-from opinion_pipeline.defs.whale_trades.checks import TRADE_KEYS_CHECK, trade_keys_check
+from opinion_pipeline.defs.whale_trades.checks import (
+    TRADE_KEYS_CHECK,
+    WALLETS_CHECK,
+    failed_wallets_message,
+    trade_keys_check,
+    wallets_check,
+)
 from opinion_pipeline.defs.whale_trades.store import after_sync_summary
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.defs.whale_trades.tables import TRADES
@@ -65,6 +71,12 @@ WHALE_REGISTRY = "whale_registry"
             blocking=True,
             description="Every trade the run wrote is stored exactly once (trade_key).",
         ),
+        dg.AssetCheckSpec(
+            WALLETS_CHECK,
+            asset=WHALE_TRADES,
+            blocking=True,
+            description="Every whale due this run was synced (ERROR naming each one that was not).",
+        ),
     ],
 )
 def whale_trades(
@@ -82,6 +94,10 @@ def whale_trades(
     whales = tracked_whales(warehouse)
     with clear_failures():
         report = sync_whale_trades(opinion_api, warehouse, whales, options, run_id=context.run_id)
+    polled = int(report.extra["whales_polled"])
+    if report.failed_wallets and polled == 0:
+        # Nothing was stored: no materialization, so the asset does not look fresh.
+        raise dg.Failure(description=failed_wallets_message(report.failed_wallets, saved=0))
     summary = after_sync_summary(warehouse, context.run_id)
     report.table_rows = summary.trades
     activity_table = markdown_table(
@@ -100,12 +116,9 @@ def whale_trades(
             "latest": dg.MetadataValue.md(activity_table),
         },
     )
+    yield wallets_check(WHALE_TRADES, report.failed_wallets, polled)
     if report.failed_wallets:
-        details = "\n".join(f"{wallet}: {error}" for wallet, error in report.failed_wallets.items())
         raise dg.Failure(
-            description=(
-                f"{len(report.failed_wallets)} of {len(whales)} whale(s) could not be synced "
-                f"(the others were saved):\n{details}"
-            ),
+            description=failed_wallets_message(report.failed_wallets, saved=polled),
             metadata=sync_metadata(report),
         )

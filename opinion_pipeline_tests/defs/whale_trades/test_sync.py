@@ -1,0 +1,49 @@
+"""The whale sync against the in-process world: exact against its truth, wallet failures apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
+from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
+from opinion_pipeline_tests.fakes import FakeOpinionAPI, unreachable
+from opinion_pipeline_tests.pipeline.helpers import truth_fills, warehouse_fills
+
+pytestmark = pytest.mark.unit
+
+
+def _sync(api, warehouse, registry_file):
+    sync_whale_registry(warehouse, registry_file)
+    return sync_whale_trades(api, warehouse, tracked_whales(warehouse), WhaleSyncOptions())
+
+
+def test_syncs_equal_the_worlds_truth_cycle_after_cycle(world, fake_api, warehouse, registry_file):
+    for _cycle in range(3):
+        report = _sync(fake_api, warehouse, registry_file)
+        assert not report.failed_wallets
+        world.clock.advance(4 * 3600)
+    report = _sync(fake_api, warehouse, registry_file)
+    with warehouse.connection() as conn:
+        stored = warehouse_fills(conn)
+    truth = truth_fills(world.truth_trades(world.now()))
+    assert sum(truth.values()) > 50
+    assert stored == truth  # every trade once, twins included
+    assert report.duplicates_skipped > 0  # each whale's first page is read again, not stored again
+
+
+def test_a_failing_wallet_fails_alone(world, warehouse, registry_file):
+    broken = world.wallets[0].address
+    api = FakeOpinionAPI.over(world, fail_wallets={broken: unreachable(broken)})
+    report = _sync(api, warehouse, registry_file)
+    assert set(report.failed_wallets) == {broken}
+    assert "HTTP 503" in report.failed_wallets[broken]
+    assert report.extra["whales_failed"] == 1
+    assert report.extra["whales_polled"] == len(world.wallets) - 1
+    truth = truth_fills(world.truth_trades(world.now()))
+    others = {fill: n for fill, n in truth.items() if fill[0] != broken}
+    with warehouse.connection() as conn:
+        assert warehouse_fills(conn) == others
+        polled = dict(
+            conn.execute("SELECT address, last_polled_at IS NOT NULL FROM whales").fetchall()
+        )
+    assert polled[broken] is False and sum(polled.values()) == len(world.wallets) - 1
