@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import common
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = "sync_whale_trades"
@@ -68,7 +69,7 @@ def backfill(env: dict[str, str], base_url: str, rate: float) -> int:
     whales = load_whales(Path(env["OPINION_WHALES_FILE"]))
     warehouse = common.warehouse(Path(env["OPINION_DATA_DIR"]) / "warehouse.duckdb")
     with warehouse.transaction() as conn:
-        sync_registry(conn, whales)
+        sync_registry(DuckDBSession(conn), whales)
     api = common.client(base_url, Path(env["OPINION_RATE_LIMIT_DIR"]) / "backfill", rate=rate)
     report = sync_whale_trades(api, warehouse, whales, WhaleSyncOptions(workers=6))
     api.close()

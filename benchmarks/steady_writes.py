@@ -21,6 +21,7 @@ from typing import Any
 
 from benchmarks import common
 from benchmarks.warehouse_writes import FRAME_SQL, frame_params, trade_frame
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 
 
 def build_warehouse(path: Path, stored: int) -> float:
@@ -49,7 +50,7 @@ def child(path: Path, stored: int, batch: int) -> dict[str, Any]:
     with common.PeakMemory() as memory:
         started = time.perf_counter()
         with warehouse.transaction() as conn:
-            result = insert_trades(conn, frame, run_id="steady", alert_usd=10_000)
+            result = insert_trades(DuckDBSession(conn), frame, run_id="steady", alert_usd=10_000)
         seconds = time.perf_counter() - started
     return {
         "seconds": round(seconds, 3),

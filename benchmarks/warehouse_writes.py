@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import common
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 
 # Generated in DuckDB (fast); trade_frame gives it the dtypes prepare_trades produces.
 FRAME_SQL = """
@@ -86,7 +87,7 @@ def timed_insert(path: Path, frame: Any) -> dict[str, Any]:
         started = time.perf_counter()
         with warehouse.transaction() as conn:
             call = time.perf_counter()
-            result = insert_trades(conn, frame, run_id="bench", alert_usd=10_000)
+            result = insert_trades(DuckDBSession(conn), frame, run_id="bench", alert_usd=10_000)
             call = time.perf_counter() - call
         seconds = time.perf_counter() - started
     return {

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import common
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 
 _WHALES_SQL = """
 INSERT INTO whales (address, label, tags, in_registry, first_listed_at, last_listed_at)
@@ -65,7 +66,7 @@ def timed_stats(path: Path) -> dict[str, Any]:
     with common.PeakMemory() as memory:
         started = time.perf_counter()
         with warehouse.transaction() as conn:
-            whales = replace_whale_stats(conn, as_of)
+            whales = replace_whale_stats(DuckDBSession(conn), as_of)
         seconds = time.perf_counter() - started
     return {
         "seconds": round(seconds, 3),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import common
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 
 SEED = 7
 MARKETS = 200
@@ -50,7 +51,7 @@ def backfill(world: dict[str, Any], path: Path, tmp: Path) -> dict[str, Any]:
         whales = _whales(sim)
         warehouse = common.warehouse(path)
         with warehouse.transaction() as conn:
-            sync_registry(conn, whales)
+            sync_registry(DuckDBSession(conn), whales)
         api = common.client(sim.base_url, tmp / "limiter-backfill", rate=5000.0)
         started = time.perf_counter()
         report = sync_whale_trades(api, warehouse, whales, WhaleSyncOptions(workers=6))
@@ -68,7 +69,7 @@ def seed_scheme(api: Any, warehouse: Any, whales: list[Any], *, batch: int = 5) 
     from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 
     with warehouse.connection() as conn:
-        watermarks = wallet_watermarks(conn)
+        watermarks = wallet_watermarks(DuckDBSession(conn))
     new = 0
     for start in range(0, len(whales), batch):
         if start:
@@ -81,8 +82,8 @@ def seed_scheme(api: Any, warehouse: Any, whales: list[Any], *, batch: int = 5) 
             frames.append(prepare_trades(whale.address, fetched.rows).rows)
         rows = pd.concat(frames, ignore_index=True)
         with warehouse.transaction() as conn:
-            new += insert_trades(conn, rows, run_id="baseline", alert_usd=10_000).new
-            mark_polled(conn, [whale.address for whale in group])
+            new += insert_trades(DuckDBSession(conn), rows, run_id="baseline", alert_usd=10_000).new
+            mark_polled(DuckDBSession(conn), [whale.address for whale in group])
     return new
 
 

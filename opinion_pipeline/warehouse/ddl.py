@@ -36,9 +36,7 @@ def load_expression(column: Column) -> str:
         return f"to_timestamp(CAST({name} AS BIGINT)) AS {name}"
     if column.type in INTEGER_TYPES:
         return f"CAST({name} AS BIGINT) AS {name}"
-    if column.type == "BOOLEAN":
-        return f"CAST({name} AS BOOLEAN) AS {name}"
-    return f"CAST({name} AS VARCHAR) AS {name}"
+    return f"CAST({name} AS {column.type}) AS {name}"
 
 
 def load_select(table: Table) -> str:

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from opinion_pipeline.errors import UserFacingError
 from opinion_pipeline.warehouse.catalog import DATASETS_PACKAGE, warehouse_tables
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.migrations import SchemaVersionError, ensure_schema
 
 
@@ -89,6 +90,18 @@ class DuckDBWarehouse(ConfigurableResource):
                 yield conn
             finally:
                 conn.close()
+
+    @contextmanager
+    def session(self) -> Iterator[DuckDBSession]:
+        """The port's write session: one transaction under the lock (``warehouse.port``)."""
+        with self.transaction() as conn:
+            yield DuckDBSession(conn)
+
+    @contextmanager
+    def reader(self) -> Iterator[DuckDBSession]:
+        """The port's read-only session; a missing warehouse is a WarehouseError."""
+        with self.connection(read_only=True) as conn:
+            yield DuckDBSession(conn)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

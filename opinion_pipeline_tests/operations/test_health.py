@@ -12,7 +12,7 @@ import pytest
 from opinion_pipeline.config import SettingsError, load_settings
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
-from opinion_pipeline.warehouse.quarantine import quarantine_rows
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job
@@ -26,7 +26,7 @@ def _seed_trades(count: int) -> None:
     rows = [trade_row(createdAt=int(time.time()) - 60) for _ in range(count)]
     batch = prepare_trades(wallet(1), rows)
     with pipeline_warehouse().transaction() as conn:
-        insert_trades(conn, batch.rows, run_id="seed", alert_usd=10_000)
+        insert_trades(DuckDBSession(conn), batch.rows, run_id="seed", alert_usd=10_000)
 
 
 def _seed_quarantine(count: int) -> None:
@@ -34,7 +34,9 @@ def _seed_quarantine(count: int) -> None:
     batch = prepare_trades(wallet(2), rows)
     assert len(batch.rejects) == count
     with pipeline_warehouse().transaction() as conn:
-        quarantine_rows(conn, "trade", [(wallet(2), r) for r in batch.rejects], run_id="seed")
+        DuckDBSession(conn).quarantine(
+            "trade", [(wallet(2), r) for r in batch.rejects], run_id="seed"
+        )
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:

@@ -13,6 +13,7 @@ from opinion_pipeline.defs.whale_registry.store import (
 )
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.pipeline.helpers import run_job
@@ -22,7 +23,9 @@ DAY = 86_400
 
 def _trade(conn, address: str, age_days: float) -> None:
     row = trade_row(createdAt=int(time.time() - age_days * DAY))
-    insert_trades(conn, prepare_trades(address, [row]).rows, run_id="seed", alert_usd=1e12)
+    insert_trades(
+        DuckDBSession(conn), prepare_trades(address, [row]).rows, run_id="seed", alert_usd=1e12
+    )
 
 
 def _status(conn) -> dict[str, tuple[str, bool]]:
@@ -42,7 +45,9 @@ def world(pipeline_env) -> dict[str, str]:
         "back": wallet(16),          # inactive, but traded yesterday
     }  # fmt: skip
     with pipeline_warehouse().transaction() as conn:
-        sync_registry(conn, [Whale(address, name) for name, address in names.items()])
+        sync_registry(
+            DuckDBSession(conn), [Whale(address, name) for name, address in names.items()]
+        )
         _trade(conn, names["quiet"], 100)
         _trade(conn, names["recent"], 10)
         _trade(conn, names["old_and_fresh"], 200)
@@ -99,16 +104,24 @@ def test_reactivation_as_the_sync_calls_it(world):
         conn.execute("UPDATE whales SET status = 'inactive', inactive_since = now()")
         _trade(conn, world["quiet"], 400)  # an old trade found late does not reactivate
         _trade(conn, world["never"], 0.01)  # a trade made minutes ago does
-        assert reactivate_whales_with_recent_trades(conn, 90, wallets=[]) == 0
-        assert reactivate_whales_with_recent_trades(conn, 90, wallets=[world["quiet"]]) == 0
-        assert reactivate_whales_with_recent_trades(conn, 90, wallets=[world["never"]]) == 1
+        assert reactivate_whales_with_recent_trades(DuckDBSession(conn), 90, wallets=[]) == 0
+        assert (
+            reactivate_whales_with_recent_trades(DuckDBSession(conn), 90, wallets=[world["quiet"]])
+            == 0
+        )
+        assert (
+            reactivate_whales_with_recent_trades(DuckDBSession(conn), 90, wallets=[world["never"]])
+            == 1
+        )
         status = _status(conn)
     assert status[world["never"]] == ("active", False)
     assert status[world["quiet"]] == ("inactive", True)
     # Wallets outside the list are left for the daily pass, which applies the same rule.
     assert status[world["recent"]] == ("inactive", True)
     with warehouse.transaction() as conn:
-        assert reactivate_whales_with_recent_trades(conn, 90) == 3  # recent, old_and_fresh, back
+        assert (
+            reactivate_whales_with_recent_trades(DuckDBSession(conn), 90) == 3
+        )  # recent, old_and_fresh, back
         assert _status(conn)[world["quiet"]][0] == "inactive"
 
 

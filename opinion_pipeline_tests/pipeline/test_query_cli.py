@@ -10,6 +10,7 @@ import time
 
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 
@@ -27,7 +28,7 @@ def _seeded(tmp_path) -> DuckDBWarehouse:
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     batch = prepare_trades(wallet(9), [trade_row(), trade_row(), trade_row()])
     with warehouse.transaction() as conn:
-        insert_trades(conn, batch.rows, run_id="t", alert_usd=10_000)
+        insert_trades(DuckDBSession(conn), batch.rows, run_id="t", alert_usd=10_000)
     return warehouse
 
 

@@ -14,6 +14,7 @@ from opinion_pipeline.config import load_settings
 from opinion_pipeline.defs.retention.archive import RetentionRefused, archive_and_delete
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
@@ -27,7 +28,7 @@ def _seed(warehouse: DuckDBWarehouse, ages_days: list[float]) -> None:
     rows = [trade_row(createdAt=int(now - age * DAY), amount="20000") for age in ages_days]
     batch = prepare_trades(wallet(1), rows)
     with warehouse.transaction() as conn:
-        insert_trades(conn, batch.rows, run_id="seed", alert_usd=10_000)
+        insert_trades(DuckDBSession(conn), batch.rows, run_id="seed", alert_usd=10_000)
 
 
 def _archived_keys(directory: Path, table: str) -> list[str]:
@@ -90,9 +91,9 @@ def test_orphan_files_of_a_crashed_run_are_removed_before_archiving(tmp_path):
     orphan.write_bytes(b"PAR1 partial")
     (directory / "trades" / "leftover.parquet.tmp").write_bytes(b"x")
     now = datetime.now(timezone.utc)
-    with warehouse.transaction() as conn:
+    with warehouse.session() as session:
         result = archive_and_delete(
-            conn, directory, cutoff=now - timedelta(days=90), now=now, run_id="r1"
+            session, directory, cutoff=now - timedelta(days=90), now=now, run_id="r1"
         )
     assert result.orphans_removed == 2 and not orphan.exists()
     assert result.archived == {"trades": 2, "whale_activity": 2}
@@ -102,9 +103,9 @@ def test_refuses_a_cutoff_in_the_future(tmp_path):
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     _seed(warehouse, [1, 100])
     now = datetime.now(timezone.utc)
-    with pytest.raises(RetentionRefused, match="future"), warehouse.transaction() as conn:
+    with pytest.raises(RetentionRefused, match="future"), warehouse.session() as session:
         archive_and_delete(
-            conn, tmp_path / "a", cutoff=now + timedelta(days=1), now=now, run_id=None
+            session, tmp_path / "a", cutoff=now + timedelta(days=1), now=now, run_id=None
         )
     with warehouse.connection() as conn:
         assert conn.execute("SELECT count(*) FROM trades").fetchone()[0] == 2
@@ -114,9 +115,9 @@ def test_refuses_to_delete_every_row(tmp_path):
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     _seed(warehouse, [100, 120])
     now = datetime.now(timezone.utc)
-    with pytest.raises(RetentionRefused, match="every row"), warehouse.transaction() as conn:
+    with pytest.raises(RetentionRefused, match="every row"), warehouse.session() as session:
         archive_and_delete(
-            conn, tmp_path / "a", cutoff=now - timedelta(days=90), now=now, run_id=None
+            session, tmp_path / "a", cutoff=now - timedelta(days=90), now=now, run_id=None
         )
     with warehouse.connection() as conn:
         assert conn.execute("SELECT count(*) FROM trades").fetchone()[0] == 2

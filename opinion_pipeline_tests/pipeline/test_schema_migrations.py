@@ -13,6 +13,7 @@ from opinion_pipeline.defs.whale_trades.store import insert_trades, repeated_tra
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.warehouse import migrations
 from opinion_pipeline.warehouse.catalog import warehouse_tables
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse, WarehouseError
 from opinion_pipeline.warehouse.migrations import warehouse_ddl
 from opinion_pipeline.warehouse.versions import SCHEMA_VERSION
@@ -34,7 +35,7 @@ def v1_warehouse(path: Path, trades: int = 3) -> list[tuple]:
         conn.execute("SET TimeZone = 'UTC'")
         conn.execute(DDL.replace(V2_KEY, V1_KEY, 1))
         conn.execute("INSERT INTO schema_version VALUES (1, now())")
-        insert_trades(conn, batch.rows, run_id="v1", alert_usd=10_000)
+        insert_trades(DuckDBSession(conn), batch.rows, run_id="v1", alert_usd=10_000)
         return conn.execute("SELECT * FROM trades ORDER BY trade_key").fetchall()
 
 
@@ -114,19 +115,19 @@ def test_the_key_stays_unique_across_repeated_and_overlapping_writes(warehouse) 
     for run, window in enumerate([rows[:10], rows[5:20], rows, rows[25:]]):
         batch = prepare_trades(wallet(2), window)
         with warehouse.transaction() as conn:
-            insert_trades(conn, batch.rows, run_id=f"run-{run}", alert_usd=10_000)
+            insert_trades(DuckDBSession(conn), batch.rows, run_id=f"run-{run}", alert_usd=10_000)
     with warehouse.connection() as conn:
         total, distinct = conn.execute(
             "SELECT count(*), count(DISTINCT trade_key) FROM trades"
         ).fetchone()
         assert total == distinct == 30
-        assert all(repeated_trade_keys(conn, f"run-{run}") == [] for run in range(4))
+        assert all(repeated_trade_keys(DuckDBSession(conn), f"run-{run}") == [] for run in range(4))
 
 
 def test_the_key_check_catches_a_repeated_key(warehouse) -> None:
     batch = prepare_trades(wallet(3), [trade_row() for _ in range(3)])
     with warehouse.transaction() as conn:
-        insert_trades(conn, batch.rows, run_id="good", alert_usd=10_000)
+        insert_trades(DuckDBSession(conn), batch.rows, run_id="good", alert_usd=10_000)
         key = conn.execute("SELECT trade_key FROM trades LIMIT 1").fetchone()[0]
         # A writer that skipped insert_trades: the same trade stored again by another run.
         conn.execute(
@@ -134,9 +135,9 @@ def test_the_key_check_catches_a_repeated_key(warehouse) -> None:
             [key],
         )
     with warehouse.connection() as conn:
-        repeated = repeated_trade_keys(conn, "bad")
+        repeated = repeated_trade_keys(DuckDBSession(conn), "bad")
         assert repeated == [(key, 2)]
-        assert repeated_trade_keys(conn, "good") == [(key, 2)]
+        assert repeated_trade_keys(DuckDBSession(conn), "good") == [(key, 2)]
     result = trade_keys_check("whale_trades", repeated)
     assert not result.passed
     assert result.metadata["repeated_keys"].value == 1

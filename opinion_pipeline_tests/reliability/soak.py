@@ -36,6 +36,7 @@ from opinion_pipeline.defs.whale_stats.compute import replace_whale_stats
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.simulator.process import SimulatorProcess
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import write_whales_file
 from opinion_pipeline_tests.pipeline.helpers import truth_fills, warehouse_fills
@@ -127,13 +128,15 @@ def run_soak(hours: float, directory: Path, wallets: int, markets: int) -> dict[
         def stats() -> None:
             now = datetime.fromtimestamp(sim.clock()["now"], timezone.utc)
             with warehouse.transaction() as conn:
-                replace_whale_stats(conn, now)
+                replace_whale_stats(DuckDBSession(conn), now)
 
         def retention() -> None:
             now = datetime.fromtimestamp(sim.clock()["now"], timezone.utc)
             cutoff = now - timedelta(days=RETENTION_DAYS)
             with warehouse.transaction() as conn:
-                archive_and_delete(conn, archive, cutoff=cutoff, now=now, run_id="soak")
+                archive_and_delete(
+                    DuckDBSession(conn), archive, cutoff=cutoff, now=now, run_id="soak"
+                )
 
         for minute in range(minutes):
             if minute:

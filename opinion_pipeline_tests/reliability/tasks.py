@@ -18,6 +18,7 @@ from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, track
 from opinion_pipeline.defs.whale_stats.compute import replace_whale_stats
 from opinion_pipeline.defs.whale_trades import sync as whale_trades
 from opinion_pipeline.opinion_api import OpinionAPI
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 Params = dict[str, Any]
@@ -57,16 +58,20 @@ def market_sweep(params: Params) -> None:
 def whale_stats(params: Params) -> None:
     """The compute_whale_stats job."""
     with _warehouse(params).transaction() as conn:
-        replace_whale_stats(conn, datetime.now(timezone.utc))
+        replace_whale_stats(DuckDBSession(conn), datetime.now(timezone.utc))
 
 
 def retention(params: Params) -> None:
     """The cleanup_old_activity job: archive then delete rows older than the cutoff."""
     now = datetime.now(timezone.utc)
     cutoff = now - timedelta(days=params.get("retention_days", 90))
-    with _warehouse(params).transaction() as conn:
+    with _warehouse(params).session() as session:
         archive_and_delete(
-            conn, Path(params["archive_dir"]), cutoff=cutoff, now=now, run_id=params.get("run_id")
+            session,
+            Path(params["archive_dir"]),
+            cutoff=cutoff,
+            now=now,
+            run_id=params.get("run_id"),
         )
 
 

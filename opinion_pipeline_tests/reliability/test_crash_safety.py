@@ -21,6 +21,7 @@ import pytest
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.simulator.process import SimulatorProcess
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
 from opinion_pipeline_tests.reliability.crash import (
@@ -141,7 +142,7 @@ def _insert_trades(
                 for age in ages_days[owner - 1 :: 3]
             ]
             batch = prepare_trades(wallet(owner), rows)
-            insert_trades(conn, batch.rows, run_id="seed", alert_usd=0)
+            insert_trades(DuckDBSession(conn), batch.rows, run_id="seed", alert_usd=0)
             keys = set(batch.rows["trade_key"])
             ever["trades"] |= keys
             ever["whale_activity"] |= keys

@@ -28,8 +28,8 @@ from opinion_pipeline.reporting.checks import payload_check
 from opinion_pipeline.reporting.markdown import markdown_table
 from opinion_pipeline.simulator.process import SimulatorProcess
 from opinion_pipeline.sync.report import SyncReport
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
-from opinion_pipeline.warehouse.quarantine import quarantine_rows
 from opinion_pipeline_tests.factories import trade_row
 from opinion_pipeline_tests.pipeline.helpers import run_job
 from opinion_pipeline_tests.reliability.figures import record
@@ -95,8 +95,8 @@ def test_hostile_text_is_stored_verbatim_and_rendered_inert(
     )
     assert not markets.rejects and not trades.rejects, "hostile text is valid text"
     with warehouse.transaction() as conn:
-        upsert_markets(conn, markets.rows)
-        insert_trades(conn, trades.rows, run_id="hostile", alert_usd=0)
+        upsert_markets(DuckDBSession(conn), markets.rows)
+        insert_trades(DuckDBSession(conn), trades.rows, run_id="hostile", alert_usd=0)
 
     with dg.instance_for_test() as instance:
         assert run_job(instance, "sync_whale_trades").success
@@ -154,7 +154,7 @@ def test_quarantined_hostile_rows_keep_their_raw_form_and_render_inert(tmp_path:
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     rejects = [(wallet, reject) for reject in batch.rejects]
     with warehouse.transaction() as conn:
-        assert quarantine_rows(conn, "trade", rejects, run_id="r") == len(TITLES)
+        assert DuckDBSession(conn).quarantine("trade", rejects, run_id="r") == len(TITLES)
     with warehouse.connection(read_only=True) as conn:
         stored = conn.execute("SELECT raw_json FROM quarantine").fetchall()
     raws = [json.loads(raw) for (raw,) in stored]

@@ -21,6 +21,7 @@ from opinion_pipeline.defs.whale_trades.keys import KEY_FIELDS, trade_keys
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.warehouse.catalog import warehouse_tables
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.migrations import ensure_schema
 from opinion_pipeline_tests.reliability.figures import FIGURES, record
 from opinion_pipeline_tests.reliability.strategies import (
@@ -70,7 +71,9 @@ def test_trade_rows_are_valid_xor_rejected_and_store_exactly(db, rows) -> None:
     _count("trade_rows_tried", len(rows))
     _count("trade_rows_rejected", len(positions))
     db.execute("DELETE FROM trades; DELETE FROM whale_activity")
-    insert_trades(db, batch.rows, run_id=None, alert_usd=0.0)  # must never raise either
+    insert_trades(
+        DuckDBSession(db), batch.rows, run_id=None, alert_usd=0.0
+    )  # must never raise either
     stored = {
         key: values
         for key, *values in db.execute(
@@ -109,7 +112,7 @@ def test_market_rows_are_valid_xor_rejected_and_store_exactly(db, rows) -> None:
     _count("market_rows_tried", flat)
     _count("market_rows_rejected", len(batch.rejects))
     db.execute("DELETE FROM markets")
-    upsert_markets(db, batch.rows)  # must never raise
+    upsert_markets(DuckDBSession(db), batch.rows)  # must never raise
     stored = {
         market_id: (title, volume)
         for market_id, title, volume in db.execute(

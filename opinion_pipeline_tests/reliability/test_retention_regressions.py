@@ -22,6 +22,7 @@ from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.simulator.process import SimulatorProcess
+from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.conftest import write_whales_file
 from opinion_pipeline_tests.factories import trade_row, wallet
@@ -33,7 +34,9 @@ DAY = 86_400
 
 def _retention(warehouse: DuckDBWarehouse, archive: Path, now: datetime, days: int = 7) -> None:
     with warehouse.transaction() as conn:
-        archive_and_delete(conn, archive, cutoff=now - timedelta(days=days), now=now, run_id=None)
+        archive_and_delete(
+            DuckDBSession(conn), archive, cutoff=now - timedelta(days=days), now=now, run_id=None
+        )
 
 
 def test_archived_trades_never_come_back(api_key: str, tmp_path: Path) -> None:
@@ -83,7 +86,7 @@ def _seed(warehouse: DuckDBWarehouse, ages: list[float], owner: int) -> set[str]
     now = int(time.time())
     batch = prepare_trades(wallet(owner), [trade_row(createdAt=int(now - a * DAY)) for a in ages])
     with warehouse.transaction() as conn:
-        insert_trades(conn, batch.rows, run_id="seed", alert_usd=0)
+        insert_trades(DuckDBSession(conn), batch.rows, run_id="seed", alert_usd=0)
     return set(batch.rows["trade_key"])
 
 

@@ -15,7 +15,7 @@ from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.names import MAINTENANCE, OWNERS
 from opinion_pipeline.resources import PipelineTunables
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.resources.warehouse import WarehouseResource
 
 PIPELINE_HEALTH = "pipeline_health"
 
@@ -65,7 +65,7 @@ class HealthConfig(dg.Config):
 def pipeline_health(
     context: dg.AssetExecutionContext,
     config: HealthConfig,
-    warehouse: DuckDBWarehouse,
+    warehouse: WarehouseResource,
     api_probe: OpinionAPI,
     pipeline: PipelineTunables,
 ):
@@ -77,7 +77,7 @@ def pipeline_health(
         if previous is not None
         else now - HEALTH_INTERVAL
     )
-    probing = DuckDBWarehouse(path=warehouse.path, lock_timeout_s=config.lock_timeout_s)
+    probing = WarehouseResource(path=warehouse.path, lock_timeout_s=config.lock_timeout_s)
     probe = health.probe_warehouse(probing, list(thresholds), since)
     # The API probe runs after the warehouse block has closed: never hold the lock over HTTP.
     api = health.api_check(PIPELINE_HEALTH, api_probe)

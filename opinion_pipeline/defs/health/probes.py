@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 
 from opinion_pipeline.opinion_api import MissingAPIKeyError, OpinionAPI, OpinionAuthError
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse, WarehouseError
+from opinion_pipeline.resources.warehouse import WarehouseError, WarehouseResource
 
 WARN = dg.AssetCheckSeverity.WARN
 ERROR = dg.AssetCheckSeverity.ERROR
@@ -45,35 +45,32 @@ class WarehouseProbe:
 
 
 def probe_warehouse(
-    warehouse: DuckDBWarehouse, tables: list[str], quarantine_since: datetime
+    warehouse: WarehouseResource, tables: list[str], quarantine_since: datetime
 ) -> WarehouseProbe:
-    """Count every table and the quarantine rows first seen after ``quarantine_since``."""
+    """Count every table and the quarantine rows first seen after ``quarantine_since``.
+
+    A table the warehouse does not have (one older than the schema) is counted as None.
+    """
     started = time.monotonic()
     if not Path(warehouse.path).exists():
         return WarehouseProbe(reachable=False, missing=True, error="no warehouse file yet")
     probe = WarehouseProbe(reachable=True)
     try:
-        with warehouse.connection(read_only=True) as conn:
+        with warehouse.reader() as session:
+            present = session.table_names()
             for table in tables:
-                probe.counts[table] = _count(conn, f"SELECT count(*) FROM {table}")
-            probe.quarantine_new = _count(
-                conn, "SELECT count(*) FROM quarantine WHERE first_seen_at > ?", [quarantine_since]
-            )
+                probe.counts[table] = session.count(table) if table in present else None
+            if "quarantine" in present:
+                ((new,),) = session.query(
+                    "SELECT count(*) FROM quarantine WHERE first_seen_at > $since",
+                    {"since": quarantine_since},
+                )
+                probe.quarantine_new = int(new)
     except (WarehouseError, duckdb.Error, OSError) as error:
         probe.reachable = False
         probe.error = f"{type(error).__name__}: {error}"
     probe.seconds = time.monotonic() - started
     return probe
-
-
-def _count(
-    conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
-) -> int | None:
-    """A count, or None when the table does not exist (a warehouse older than the schema)."""
-    try:
-        return int(conn.execute(sql, params or []).fetchone()[0])  # type: ignore[index]
-    except duckdb.CatalogException:
-        return None
 
 
 def reachable_check(asset: str, probe: WarehouseProbe, path: str) -> dg.AssetCheckResult:

@@ -10,7 +10,7 @@ from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.checks import clear_failures, payload_check, sync_metadata
 from opinion_pipeline.reporting.names import INGEST, OWNERS, PAYLOAD_CHECK
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.resources.warehouse import WarehouseResource
 
 MARKETS = "markets"
 
@@ -36,7 +36,7 @@ MARKETS = "markets"
     ],
 )
 def markets(
-    context: dg.AssetExecutionContext, opinion_api: OpinionAPI, warehouse: DuckDBWarehouse
+    context: dg.AssetExecutionContext, opinion_api: OpinionAPI, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with clear_failures():
         report = sync_markets(opinion_api, warehouse, run_id=context.run_id)

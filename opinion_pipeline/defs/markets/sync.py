@@ -6,19 +6,17 @@ import logging
 import time
 from typing import Any
 
-from opinion_pipeline.defs.markets.store import count_markets, upsert_markets
+from opinion_pipeline.defs.markets.store import upsert_markets
+from opinion_pipeline.defs.markets.tables import MARKETS
 from opinion_pipeline.defs.markets.validate import prepare_markets
 from opinion_pipeline.sync.report import ApiCounters, SyncReport
 from opinion_pipeline.validation import PayloadUnusableError
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
-from opinion_pipeline.warehouse.quarantine import quarantine_rows
+from opinion_pipeline.warehouse.port import Warehouse
 
 log = logging.getLogger(__name__)
 
 
-def sync_markets(
-    client: Any, warehouse: DuckDBWarehouse, *, run_id: str | None = None
-) -> SyncReport:
+def sync_markets(client: Any, warehouse: Warehouse, *, run_id: str | None = None) -> SyncReport:
     """Fetch every market (all types, all statuses, every page), validate, upsert."""
     started = time.monotonic()
     report = SyncReport()
@@ -32,10 +30,10 @@ def sync_markets(
             f"none of the {len(raw)} markets fetched passed validation; nothing was "
             f"written. Most common problems: {report.reject_summary()}"
         )
-    with warehouse.transaction() as conn:
-        upsert = upsert_markets(conn, batch.rows)
-        new_quarantine = quarantine_rows(conn, "market", report.rejects, run_id=run_id)
-        report.table_rows = count_markets(conn)
+    with warehouse.session() as session:
+        upsert = upsert_markets(session, batch.rows)
+        new_quarantine = session.quarantine("market", report.rejects, run_id=run_id)
+        report.table_rows = session.count(MARKETS)
     report.quarantined = len(report.rejects)
     report.new_rows = upsert.inserted
     report.duplicates_skipped = upsert.duplicates_in_payload

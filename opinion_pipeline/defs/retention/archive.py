@@ -17,18 +17,23 @@ older than the cutoff and does nothing.
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
+from opinion_pipeline.defs.retention.tables import ARCHIVE_MANIFEST
+from opinion_pipeline.defs.whale_trades.tables import ARCHIVED_TRADES, TRADES, WHALE_ACTIVITY
 from opinion_pipeline.errors import UserFacingError
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.tables import Table
+from opinion_pipeline.warehouse.port import Warehouse, WarehouseSession
 
-ARCHIVED_TABLES = ("trades", "whale_activity")
+# Each archived table, with the ledger that remembers its archived keys (None: no ledger).
+ARCHIVED: tuple[tuple[Table, Table | None], ...] = (
+    (TRADES, ARCHIVED_TRADES),  # so a sync that reads them again never stores them again
+    (WHALE_ACTIVITY, None),
+)
+ARCHIVED_TABLES = tuple(table.name for table, _ in ARCHIVED)
 
 
 class RetentionRefused(UserFacingError, ValueError):
@@ -44,21 +49,11 @@ class RetentionResult:
     files_in_manifest: int = 0
 
 
-def _sql_literal(path: Path) -> str:
-    """A path inside a SQL string literal: quotes doubled (a data dir such as /home/o'brien)."""
-    return path.as_posix().replace("'", "''")
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def remove_orphans(conn: duckdb.DuckDBPyConnection, archive_dir: Path) -> int:
+def remove_orphans(session: WarehouseSession, archive_dir: Path) -> int:
     """Delete archive files (and temporary files) the manifest does not list."""
     if not archive_dir.exists():
         return 0
-    known = {row[0] for row in conn.execute("SELECT file_path FROM archive_manifest").fetchall()}
+    known = {path for (path,) in session.query("SELECT file_path FROM archive_manifest")}
     removed = 0
     for path in archive_dir.rglob("*"):
         if not path.is_file():
@@ -70,77 +65,66 @@ def remove_orphans(conn: duckdb.DuckDBPyConnection, archive_dir: Path) -> int:
     return removed
 
 
-def _months(conn: duckdb.DuckDBPyConnection, table: str, cutoff: datetime) -> list[str]:
-    rows = conn.execute(
-        f"SELECT DISTINCT strftime(created_at, '%Y-%m') FROM {table} "
-        "WHERE created_at < ? ORDER BY 1",
-        [cutoff],
-    ).fetchall()
+def _months(session: WarehouseSession, table: Table, cutoff: datetime) -> list[str]:
+    rows = session.query(
+        f"SELECT DISTINCT strftime(created_at, '%Y-%m') FROM {table.name} "
+        "WHERE created_at < $cutoff ORDER BY 1",
+        {"cutoff": cutoff},
+    )
     return [month for (month,) in rows]
 
 
-def _check_refusals(conn: duckdb.DuckDBPyConnection, cutoff: datetime, now: datetime) -> None:
+def _check_refusals(session: WarehouseSession, cutoff: datetime, now: datetime) -> None:
     if cutoff > now:
         raise RetentionRefused(f"refusing a cutoff in the future ({cutoff.isoformat()})")
-    for table in ARCHIVED_TABLES:
-        total, old = conn.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE created_at < ?) FROM {table}", [cutoff]
-        ).fetchone()  # type: ignore[misc]
+    for table, _ledger in ARCHIVED:
+        ((total, old),) = session.query(
+            f"SELECT count(*), count(*) FILTER (WHERE created_at < $cutoff) FROM {table.name}",
+            {"cutoff": cutoff},
+        )
         if total and old == total:
             raise RetentionRefused(
-                f"refusing to delete every row of {table} ({total} rows older than "
+                f"refusing to delete every row of {table.name} ({total} rows older than "
                 f"{cutoff.isoformat()}); check the clock and OPINION_RETENTION_DAYS"
             )
 
 
 def _archive_month(
-    conn: duckdb.DuckDBPyConnection,
-    table: str,
+    session: WarehouseSession,
+    archived: tuple[Table, Table | None],
     month: str,
     cutoff: datetime,
     archive_dir: Path,
     part_name: str,
     run_id: str | None,
 ) -> tuple[str, int]:
-    relative = f"{table}/month={month}/{part_name}.parquet"
+    table, ledger = archived
+    relative = f"{table.name}/month={month}/{part_name}.parquet"
     final = archive_dir / relative
-    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():  # orphans are gone by now: this file is listed, and holds archived rows
         raise RetentionRefused(f"refusing to overwrite the archive file {relative}")
-    temporary = final.with_suffix(".parquet.tmp")
-    selection = (
-        f"SELECT * FROM {table} WHERE created_at < $cutoff "
-        f"AND strftime(created_at, '%Y-%m') = $month"
+    part = session.archive_then_delete(
+        table, older_than=cutoff, month=month, target=final, ledger=ledger
     )
-    conn.execute(
-        f"COPY ({selection} ORDER BY created_at) TO '{_sql_literal(temporary)}' (FORMAT PARQUET)",
-        {"cutoff": cutoff, "month": month},
+    session.execute(
+        f"INSERT INTO {ARCHIVE_MANIFEST.name} VALUES "
+        "($path, $table, $month, $rows, $oldest, $newest, $cutoff, now(), $run_id)",
+        {
+            "path": relative,
+            "table": table.name,
+            "month": month,
+            "rows": part.rows,
+            "oldest": part.oldest,
+            "newest": part.newest,
+            "cutoff": cutoff,
+            "run_id": run_id,
+        },
     )
-    _fsync(temporary)
-    os.replace(temporary, final)
-    count, oldest, newest = conn.execute(
-        f"SELECT count(*), min(created_at), max(created_at) FROM ({selection})",
-        {"cutoff": cutoff, "month": month},
-    ).fetchone()  # type: ignore[misc]
-    conn.execute(
-        "INSERT INTO archive_manifest VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)",
-        [relative, table, month, count, oldest, newest, cutoff, run_id],
-    )
-    if table == "trades":  # so a sync that reads them again never stores them again
-        conn.execute(
-            "INSERT INTO archived_trades SELECT trade_key, wallet, created_at "
-            f"FROM ({selection}) ON CONFLICT DO NOTHING",
-            {"cutoff": cutoff, "month": month},
-        )
-    conn.execute(
-        f"DELETE FROM {table} WHERE created_at < ? AND strftime(created_at, '%Y-%m') = ?",
-        [cutoff, month],
-    )
-    return relative, int(count)
+    return relative, part.rows
 
 
 def run_retention(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     archive_dir: Path,
     *,
     cutoff: datetime,
@@ -148,16 +132,14 @@ def run_retention(
     run_id: str | None,
 ) -> RetentionResult:
     """Archive then delete rows older than ``cutoff``, in one transaction under the lock."""
-    with warehouse.transaction() as conn:
-        result = archive_and_delete(conn, archive_dir, cutoff=cutoff, now=now, run_id=run_id)
-        result.files_in_manifest = int(
-            conn.execute("SELECT count(*) FROM archive_manifest").fetchone()[0]  # type: ignore[index]
-        )
+    with warehouse.session() as session:
+        result = archive_and_delete(session, archive_dir, cutoff=cutoff, now=now, run_id=run_id)
+        result.files_in_manifest = session.count(ARCHIVE_MANIFEST)
     return result
 
 
 def archive_and_delete(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     archive_dir: Path,
     *,
     cutoff: datetime,
@@ -165,19 +147,20 @@ def archive_and_delete(
     run_id: str | None,
 ) -> RetentionResult:
     """Archive then delete rows older than ``cutoff``. Call inside a transaction."""
-    _check_refusals(conn, cutoff, now)
+    _check_refusals(session, cutoff, now)
     result = RetentionResult(cutoff=cutoff)
-    result.orphans_removed = remove_orphans(conn, archive_dir)
+    result.orphans_removed = remove_orphans(session, archive_dir)
     # Unique per call: two runs with the same cutoff second and run id prefix (run_id None)
     # must never write the same file, or the second would overwrite archived rows.
     stamp = f"{cutoff.strftime('%Y%m%dT%H%M%S')}-{(run_id or 'manual')[:8]}"
     part_name = f"part-{stamp}-{uuid.uuid4().hex[:8]}"
-    for table in ARCHIVED_TABLES:
-        result.archived[table] = 0
-        for month in _months(conn, table, cutoff):
+    for archived in ARCHIVED:
+        name = archived[0].name
+        result.archived[name] = 0
+        for month in _months(session, archived[0], cutoff):
             relative, count = _archive_month(
-                conn, table, month, cutoff, archive_dir, part_name, run_id
+                session, archived, month, cutoff, archive_dir, part_name, run_id
             )
             result.files.append(relative)
-            result.archived[table] += count
+            result.archived[name] += count
     return result

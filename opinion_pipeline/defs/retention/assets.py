@@ -10,7 +10,7 @@ from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.checks import clear_failures
 from opinion_pipeline.reporting.names import MAINTENANCE, OWNERS
 from opinion_pipeline.resources import PipelineTunables
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.resources.warehouse import WarehouseResource
 
 TRADES_ARCHIVE = "trades_archive"
 
@@ -35,7 +35,7 @@ class RetentionConfig(dg.Config):
 def trades_archive(
     context: dg.AssetExecutionContext,
     config: RetentionConfig,
-    warehouse: DuckDBWarehouse,
+    warehouse: WarehouseResource,
     pipeline: PipelineTunables,
 ) -> dg.MaterializeResult:
     days = config.retention_days or pipeline.retention_days

@@ -8,7 +8,7 @@ from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.checks import clear_failures
 from opinion_pipeline.reporting.names import INGEST, OWNERS
 from opinion_pipeline.resources import PipelineTunables
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.resources.warehouse import WarehouseResource
 
 WHALE_REGISTRY = "whale_registry"
 
@@ -25,7 +25,9 @@ WHALE_REGISTRY = "whale_registry"
         "Table: whales."
     ),
 )
-def whale_registry(pipeline: PipelineTunables, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+def whale_registry(
+    pipeline: PipelineTunables, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     path = pipeline.registry_path
     with clear_failures():
         result = sync_whale_registry(warehouse, path)

@@ -1,14 +1,16 @@
-"""The whales table mirrors the registry file and records polling state."""
+"""The whales table mirrors the registry file and records polling state (through the port)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
-import duckdb
 import pandas as pd
 
 from opinion_pipeline.defs.whale_registry.registry_file import Whale
+from opinion_pipeline.defs.whale_registry.tables import WHALES
+from opinion_pipeline.warehouse.port import NOW, WarehouseSession
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,11 @@ class RegistrySync:
     removed: int
 
 
-def sync_registry(conn: duckdb.DuckDBPyConnection, whales: Sequence[Whale]) -> RegistrySync:
+def _ago(**delta: float) -> datetime:
+    return datetime.now(timezone.utc) - timedelta(**delta)
+
+
+def sync_registry(session: WarehouseSession, whales: Sequence[Whale]) -> RegistrySync:
     """Upsert the registry's whales; whales no longer listed keep their rows, flagged unlisted."""
     frame = pd.DataFrame(
         {
@@ -28,87 +34,72 @@ def sync_registry(conn: duckdb.DuckDBPyConnection, whales: Sequence[Whale]) -> R
         },
         columns=["address", "label", "tags"],
     )
-    conn.register("registry", frame)
-    try:
-        added = conn.execute(
-            "SELECT count(*) FROM registry r ANTI JOIN whales w ON w.address = r.address"
-        ).fetchone()[0]  # type: ignore[index]
-        conn.execute(
-            """
-            INSERT INTO whales (address, label, tags, in_registry, first_listed_at, last_listed_at)
-            SELECT address, label, CAST(tags AS VARCHAR[]), true, now(), now() FROM registry
-            ON CONFLICT (address) DO UPDATE SET
-                label = excluded.label, tags = excluded.tags, in_registry = true,
-                last_listed_at = excluded.last_listed_at
-            """
-        )
-        removed = conn.execute(
-            """
-            UPDATE whales SET in_registry = false
-            WHERE in_registry AND address NOT IN (SELECT address FROM registry)
-            """
-        ).fetchone()[0]  # type: ignore[index]
-    finally:
-        conn.unregister("registry")
-    return RegistrySync(listed=len(whales), added=int(added), removed=int(removed))
+    upsert = session.upsert(
+        WHALES,
+        frame,
+        on_insert={"first_listed_at": NOW},
+        always={"in_registry": True, "last_listed_at": NOW},
+    )
+    removed = session.execute(
+        """
+        UPDATE whales SET in_registry = false
+        WHERE in_registry AND address NOT IN (SELECT unnest($listed))
+        """,
+        {"listed": list(frame["address"])},
+    )
+    return RegistrySync(listed=len(whales), added=upsert.inserted, removed=removed)
 
 
-def listed_whales(conn: duckdb.DuckDBPyConnection) -> list[Whale]:
+def listed_whales(session: WarehouseSession) -> list[Whale]:
     """Whales the registry lists now, as last loaded, by address."""
-    rows = conn.execute(
+    rows = session.query(
         "SELECT address, label, tags FROM whales WHERE in_registry ORDER BY address"
-    ).fetchall()
+    )
     return [Whale(address=address, label=label, tags=tuple(tags)) for address, label, tags in rows]
 
 
-def inactive_wallets_not_due(conn: duckdb.DuckDBPyConnection, poll_minutes: int) -> set[str]:
+def inactive_wallets_not_due(session: WarehouseSession, poll_minutes: int) -> set[str]:
     """Inactive whales polled less than ``poll_minutes`` ago: skipped this cycle."""
-    rows = conn.execute(
+    rows = session.query(
         """
         SELECT address FROM whales
-        WHERE status = 'inactive' AND last_polled_at IS NOT NULL
-          AND last_polled_at > now() - to_minutes(CAST(? AS BIGINT))
+        WHERE status = 'inactive' AND last_polled_at IS NOT NULL AND last_polled_at > $since
         """,
-        [poll_minutes],
-    ).fetchall()
+        {"since": _ago(minutes=poll_minutes)},
+    )
     return {address for (address,) in rows}
 
 
-def mark_polled(conn: duckdb.DuckDBPyConnection, wallets: Iterable[str]) -> None:
-    polled = pd.DataFrame({"address": list(wallets)})
-    if polled.empty:
-        return
-    conn.register("polled", polled)
-    try:
-        conn.execute(
-            "UPDATE whales SET last_polled_at = now() WHERE address IN (SELECT address FROM polled)"
+def mark_polled(session: WarehouseSession, wallets: Iterable[str]) -> None:
+    polled = sorted(set(wallets))
+    if polled:
+        session.execute(
+            "UPDATE whales SET last_polled_at = now() WHERE address IN (SELECT unnest($polled))",
+            {"polled": polled},
         )
-    finally:
-        conn.unregister("polled")
 
 
-def mark_inactive_whales(conn: duckdb.DuckDBPyConnection, after_days: int) -> int:
+def mark_inactive_whales(session: WarehouseSession, after_days: int) -> int:
     """Active whales with no trade in ``after_days`` days become inactive; returns how many.
 
     A whale that never traded counts from when it was first listed, so a new whale gets
     ``after_days`` days before it is polled less often.
     """
-    marked = conn.execute(
+    return session.execute(
         """
         UPDATE whales SET status = 'inactive', inactive_since = now()
         WHERE status = 'active'
           AND coalesce(
                 (SELECT max(t.created_at) FROM trades t WHERE t.wallet = whales.address),
                 first_listed_at
-              ) < now() - to_days(CAST(? AS BIGINT))
+              ) < $since
         """,
-        [after_days],
-    ).fetchone()[0]  # type: ignore[index]
-    return int(marked)
+        {"since": _ago(days=after_days)},
+    )
 
 
 def reactivate_whales_with_recent_trades(
-    conn: duckdb.DuckDBPyConnection, after_days: int, wallets: Iterable[str] | None = None
+    session: WarehouseSession, after_days: int, wallets: Iterable[str] | None = None
 ) -> int:
     """Inactive whales with a trade in the last ``after_days`` days become active again.
 
@@ -117,24 +108,20 @@ def reactivate_whales_with_recent_trades(
     in the sync's write transaction right after its inserts; ``wallets`` limits the work to the
     wallets just written. Returns how many whales were reactivated.
     """
+    params: dict[str, object] = {"since": _ago(days=after_days)}
     wallet_filter = ""
-    params: list[object] = []
     if wallets is not None:
-        wallet_list = sorted(set(wallets))
-        if not wallet_list:
+        params["wallets"] = sorted(set(wallets))
+        if not params["wallets"]:
             return 0
-        wallet_filter = "AND address IN (SELECT unnest(CAST(? AS VARCHAR[])))"
-        params.append(wallet_list)
-    reactivated = conn.execute(
+        wallet_filter = "AND address IN (SELECT unnest($wallets))"
+    return session.execute(
         f"""
         UPDATE whales SET status = 'active', inactive_since = NULL
         WHERE status = 'inactive' {wallet_filter}
           AND EXISTS (
-                SELECT 1 FROM trades t
-                WHERE t.wallet = whales.address
-                  AND t.created_at >= now() - to_days(CAST(? AS BIGINT))
+                SELECT 1 FROM trades t WHERE t.wallet = whales.address AND t.created_at >= $since
               )
         """,
-        [*params, after_days],
-    ).fetchone()[0]  # type: ignore[index]
-    return int(reactivated)
+        params,
+    )

@@ -9,7 +9,7 @@ from opinion_pipeline.defs.whale_stats.tables import WHALE_STATS as WHALE_STATS_
 from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.markdown import markdown_table
 from opinion_pipeline.reporting.names import ANALYTICS, OWNERS
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.resources.warehouse import WarehouseResource
 
 WHALE_STATS = "whale_stats"
 
@@ -30,7 +30,7 @@ TOP_WHALES_SHOWN = 10
         "the validated trades table only. Table: whale_stats."
     ),
 )
-def whale_stats(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+def whale_stats(warehouse: WarehouseResource) -> dg.MaterializeResult:
     as_of = datetime.now(timezone.utc)
     result = recompute_whale_stats(warehouse, as_of, top=TOP_WHALES_SHOWN)
     rows = [

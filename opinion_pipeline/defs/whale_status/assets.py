@@ -8,7 +8,7 @@ from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.markdown import markdown_table
 from opinion_pipeline.reporting.names import MAINTENANCE, OWNERS
 from opinion_pipeline.resources import PipelineTunables
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.resources.warehouse import WarehouseResource
 
 WHALE_STATUS = "whale_status"
 
@@ -31,11 +31,11 @@ class WhaleStatusConfig(dg.Config):
     ),
 )
 def whale_status(
-    config: WhaleStatusConfig, warehouse: DuckDBWarehouse, pipeline: PipelineTunables
+    config: WhaleStatusConfig, warehouse: WarehouseResource, pipeline: PipelineTunables
 ) -> dg.MaterializeResult:
     days = config.inactive_after_days or pipeline.inactive_after_days
-    with warehouse.transaction() as conn:
-        update = update_whale_status(conn, days)
+    with warehouse.session() as session:
+        update = update_whale_status(session, days)
     table = markdown_table(["whale", "wallet", "last trade (UTC)"], update.newly_inactive)
     return dg.MaterializeResult(
         metadata={

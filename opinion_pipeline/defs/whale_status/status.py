@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
-
 from opinion_pipeline.defs.whale_registry.store import (
     mark_inactive_whales,
     reactivate_whales_with_recent_trades,
 )
+from opinion_pipeline.warehouse.port import WarehouseSession
 
 NEWLY_INACTIVE_SHOWN = 20
 
@@ -27,34 +26,29 @@ class StatusUpdate:
     newly_inactive: list[tuple[str, str, object]]  # (label, address, last trade) shown in the UI
 
 
-def update_whale_status(conn: duckdb.DuckDBPyConnection, after_days: int) -> StatusUpdate:
+def update_whale_status(session: WarehouseSession, after_days: int) -> StatusUpdate:
     """Reactivate, then mark; call inside one transaction. Counts are of listed whales."""
-    reactivated = reactivate_whales_with_recent_trades(conn, after_days)
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE was_active AS "
-        "SELECT address FROM whales WHERE status = 'active'"
+    reactivated = reactivate_whales_with_recent_trades(session, after_days)
+    active_before = session.query("SELECT address FROM whales WHERE status = 'active'")
+    was_active = [address for (address,) in active_before]
+    marked = mark_inactive_whales(session, after_days)
+    newly = session.query(
+        """
+        SELECT w.label, w.address,
+               (SELECT max(created_at) FROM trades t WHERE t.wallet = w.address)
+        FROM whales w
+        WHERE w.status = 'inactive' AND w.address IN (SELECT unnest($was_active))
+        ORDER BY w.address LIMIT $limit
+        """,
+        {"was_active": was_active, "limit": NEWLY_INACTIVE_SHOWN},
     )
-    try:
-        marked = mark_inactive_whales(conn, after_days)
-        newly = conn.execute(
-            """
-            SELECT w.label, w.address,
-                   (SELECT max(created_at) FROM trades t WHERE t.wallet = w.address)
-            FROM whales w JOIN was_active a ON a.address = w.address
-            WHERE w.status = 'inactive'
-            ORDER BY w.address LIMIT ?
-            """,
-            [NEWLY_INACTIVE_SHOWN],
-        ).fetchall()
-    finally:
-        conn.execute("DROP TABLE IF EXISTS was_active")
-    active, inactive = conn.execute(
+    ((active, inactive),) = session.query(
         """
         SELECT count(*) FILTER (WHERE status = 'active'),
                count(*) FILTER (WHERE status = 'inactive')
         FROM whales WHERE in_registry
         """
-    ).fetchone()  # type: ignore[misc]
+    )
     return StatusUpdate(
         marked_inactive=marked,
         reactivated=reactivated,

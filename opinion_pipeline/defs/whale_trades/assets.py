@@ -22,7 +22,7 @@ from opinion_pipeline.reporting.checks import clear_failures, payload_check, syn
 from opinion_pipeline.reporting.markdown import markdown_table
 from opinion_pipeline.reporting.names import INGEST, OWNERS, PAYLOAD_CHECK
 from opinion_pipeline.resources import PipelineTunables
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline.resources.warehouse import WarehouseResource
 
 WHALE_TRADES = "whale_trades"
 WHALE_ACTIVITY = "whale_activity"
@@ -82,7 +82,7 @@ WHALE_REGISTRY = "whale_registry"
 def whale_trades(
     context: dg.AssetExecutionContext,
     opinion_api: OpinionAPI,
-    warehouse: DuckDBWarehouse,
+    warehouse: WarehouseResource,
     pipeline: PipelineTunables,
 ):
     options = WhaleSyncOptions(

@@ -34,8 +34,7 @@ from opinion_pipeline.opinion_api import WalletTrades
 from opinion_pipeline.sync.fanout import describe_error, fan_out
 from opinion_pipeline.sync.report import ApiCounters, SyncReport
 from opinion_pipeline.validation import PayloadUnusableError, Reject
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
-from opinion_pipeline.warehouse.quarantine import quarantine_rows
+from opinion_pipeline.warehouse.port import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +87,10 @@ def _prepare(
     return (None if rows.empty else rows), rejects, failed
 
 
-def _plan(warehouse: DuckDBWarehouse, poll_minutes: int) -> tuple[dict[str, int], set[str]]:
-    with warehouse.connection() as conn:
-        watermarks = wallet_watermarks(conn)
-        skipped = inactive_wallets_not_due(conn, poll_minutes)
+def _plan(warehouse: Warehouse, poll_minutes: int) -> tuple[dict[str, int], set[str]]:
+    with warehouse.session() as session:
+        watermarks = wallet_watermarks(session)
+        skipped = inactive_wallets_not_due(session, poll_minutes)
     return watermarks, skipped
 
 
@@ -100,7 +99,7 @@ class _Writer:
 
     def __init__(
         self,
-        warehouse: DuckDBWarehouse,
+        warehouse: Warehouse,
         report: WhaleSyncReport,
         options: WhaleSyncOptions,
         run_id: str | None,
@@ -121,10 +120,10 @@ class _Writer:
                 f"written. Most common problems: "
                 f"{SyncReport(rejects=rejects).reject_summary()}"
             )
-        with self.warehouse.transaction() as conn:
+        with self.warehouse.session() as session:
             if rows is not None:
                 result = insert_trades(
-                    conn, rows, run_id=self.run_id, alert_usd=self.options.alert_usd
+                    session, rows, run_id=self.run_id, alert_usd=self.options.alert_usd
                 )
                 self.report.new_rows += result.new
                 self.report.duplicates_skipped += result.duplicates
@@ -132,10 +131,10 @@ class _Writer:
                 self.report.extra["unknown_market"] = (
                     self.report.extra.get("unknown_market", 0) + result.unknown_market
                 )
-            quarantine_rows(conn, "trade", rejects, run_id=self.run_id)
-            mark_polled(conn, polled)
+            session.quarantine("trade", rejects, run_id=self.run_id)
+            mark_polled(session, polled)
             reactivate_whales_with_recent_trades(
-                conn, self.options.inactive_after_days, wallets=polled
+                session, self.options.inactive_after_days, wallets=polled
             )
         self.report.rejects.extend(rejects)
         self.report.quarantined += len(rejects)
@@ -145,7 +144,7 @@ class _Writer:
 
 def sync_whale_trades(
     client: Any,
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     whales: Sequence[Whale],
     options: WhaleSyncOptions,
     *,
