@@ -78,8 +78,17 @@ def test_materialization_records_the_sync_log(fresh_simulator, pipeline_env, ins
         "seconds",
     ):
         assert name in metadata, name
-    assert metadata["new_rows"].value > 0
+    # The figures are the run's own: they agree with the warehouse and the simulator's counters.
+    with pipeline_warehouse().connection() as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM trades").fetchone()
+    served = fresh_simulator.counters()["total"]
+    assert metadata["new_rows"].value == stored > 0
+    assert metadata["items_fetched"].value >= stored
+    assert metadata["quarantined"].value == 0
     assert metadata["requests"].value >= len(fresh_simulator.wallets())
+    assert metadata["requests"].value <= served["requests"]
+    assert metadata["rate_limited_429s"].value == served["rate_limited"] + served["burst_429"]
+    assert metadata["seconds"].value > 0
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("whale_trades"), "payload_valid")]
     )

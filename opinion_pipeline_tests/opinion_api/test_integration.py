@@ -20,7 +20,7 @@ from opinion_pipeline.opinion_api import (
     OpinionTimeoutError,
 )
 from opinion_pipeline.simulator.process import SimulatorProcess
-from opinion_pipeline_tests.api.helpers import (
+from opinion_pipeline_tests.opinion_api.helpers import (
     api_form,
     counters_for,
     distinctive_key,

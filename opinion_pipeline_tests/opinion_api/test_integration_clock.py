@@ -9,7 +9,12 @@ import pytest
 
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.simulator.process import SimulatorProcess
-from opinion_pipeline_tests.api.helpers import api_form, counters_for, distinctive_key, make_api
+from opinion_pipeline_tests.opinion_api.helpers import (
+    api_form,
+    counters_for,
+    distinctive_key,
+    make_api,
+)
 
 WORLD = {"seed": 7, "markets": 30, "wallets": 16, "history_days": 2, "clock_speed": 0.0}
 

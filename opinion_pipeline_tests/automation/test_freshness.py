@@ -24,9 +24,9 @@ from opinion_pipeline.automation.sensors import (
     freshness_windows,
 )
 from opinion_pipeline.definitions import defs
-from opinion_pipeline_tests.operations import alerts_workspace
-from opinion_pipeline_tests.operations.alerts_daemon import DaemonStack, wait_for
-from opinion_pipeline_tests.operations.alerts_fixtures import (
+from opinion_pipeline_tests.automation import alerts_workspace
+from opinion_pipeline_tests.automation.alerts_daemon import DaemonStack, wait_for
+from opinion_pipeline_tests.automation.alerts_fixtures import (
     Reply,
     WebhookReceiver,
     closed_port_url,

@@ -29,7 +29,7 @@ from opinion_pipeline.automation.sensors import (
     alert_run_failure,
     run_failure_alert_sensor,
 )
-from opinion_pipeline_tests.operations.alerts_fixtures import (
+from opinion_pipeline_tests.automation.alerts_fixtures import (
     Reply,
     WebhookReceiver,
     closed_port_url,

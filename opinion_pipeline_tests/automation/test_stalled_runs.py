@@ -21,9 +21,9 @@ import yaml
 from opinion_pipeline.automation.sensors import RUN_FAILURE_SENSOR
 from opinion_pipeline.definitions import defs
 from opinion_pipeline.defs.whale_trades.schedule import sync_whale_trades_job
-from opinion_pipeline_tests.operations import alerts_workspace
-from opinion_pipeline_tests.operations.alerts_daemon import REPO_ROOT, DaemonStack, wait_for
-from opinion_pipeline_tests.operations.alerts_fixtures import WebhookReceiver
+from opinion_pipeline_tests.automation import alerts_workspace
+from opinion_pipeline_tests.automation.alerts_daemon import REPO_ROOT, DaemonStack, wait_for
+from opinion_pipeline_tests.automation.alerts_fixtures import WebhookReceiver
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 

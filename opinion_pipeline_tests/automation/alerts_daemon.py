@@ -21,7 +21,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from opinion_pipeline_tests.operations import alerts_workspace
+from opinion_pipeline_tests.automation import alerts_workspace
 from opinion_pipeline_tests.processes import free_port, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

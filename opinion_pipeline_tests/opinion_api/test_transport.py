@@ -21,7 +21,7 @@ from opinion_pipeline.opinion_api.transport import (
     parse_envelope,
     parse_retry_after,
 )
-from opinion_pipeline_tests.api.stub_server import Reply, StubServer, ok, stub_server
+from opinion_pipeline_tests.opinion_api.stub_server import Reply, StubServer, ok, stub_server
 
 pytestmark = pytest.mark.unit
 

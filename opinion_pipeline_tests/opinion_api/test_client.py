@@ -17,7 +17,7 @@ from opinion_pipeline.opinion_api import (
     OpinionAPIError,
     OpinionConfigError,
 )
-from opinion_pipeline_tests.api.stub_server import Reply, StubServer, ok, stub_server
+from opinion_pipeline_tests.opinion_api.stub_server import Reply, StubServer, ok, stub_server
 
 KEY = "sk-unit-ZQX-distinctive-0b5e2d"
 WALLET = "0x" + "ab" * 20

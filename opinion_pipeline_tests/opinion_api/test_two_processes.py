@@ -15,7 +15,7 @@ from pathlib import Path
 
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.simulator.process import SimulatorProcess
-from opinion_pipeline_tests.api.helpers import counters_for, distinctive_key
+from opinion_pipeline_tests.opinion_api.helpers import counters_for, distinctive_key
 
 DURATION_S = 7.0
 CHILD = """
