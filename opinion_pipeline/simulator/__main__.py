@@ -21,7 +21,8 @@ from opinion_pipeline.simulator.clock import SimClock
 from opinion_pipeline.simulator.counters import Counters
 from opinion_pipeline.simulator.faults import Faults, FaultSettings, FaultSettingsError
 from opinion_pipeline.simulator.limits import RateLimiter
-from opinion_pipeline.simulator.server import Simulation, SimulatorServer
+from opinion_pipeline.simulator.server import SimulatorServer
+from opinion_pipeline.simulator.simulation import Simulation
 from opinion_pipeline.simulator.util import API_KEY_ENV
 from opinion_pipeline.simulator.wallets import build_wallets, whales_csv
 from opinion_pipeline.simulator.world import World

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from opinion_pipeline.simulator.faults import FaultSettingsError
 
 if TYPE_CHECKING:
-    from opinion_pipeline.simulator.server import Simulation
+    from opinion_pipeline.simulator.simulation import Simulation
 
 Reply = tuple[int, Any]
 

@@ -14,37 +14,17 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from opinion_pipeline.simulator.api import LEADERBOARD_PATH, ApiError, answer, match_route
 from opinion_pipeline.simulator.control import handle_control
-from opinion_pipeline.simulator.counters import Counters
-from opinion_pipeline.simulator.faults import Faults, FaultSettings, envelope
-from opinion_pipeline.simulator.limits import RateLimiter
+from opinion_pipeline.simulator.faults import FaultSettings, envelope
+from opinion_pipeline.simulator.simulation import Simulation
 from opinion_pipeline.simulator.util import fingerprint
-from opinion_pipeline.simulator.world import World
 
 ERROR_MESSAGES = {500: "internal server error", 502: "bad gateway", 503: "service unavailable"}
-
-
-@dataclass
-class Simulation:
-    """Everything a request handler needs; one per server."""
-
-    world: World
-    api_key: str
-    limiter: RateLimiter
-    faults: Faults
-    counters: Counters
-    quiet: bool = False
-
-    def note(self, message: str) -> None:
-        """Operator-facing notes on stderr (never request details, never the key)."""
-        if not self.quiet:
-            print(f"[simulator] {message}", file=sys.stderr, flush=True)
 
 
 class SimulatorServer(ThreadingHTTPServer):
