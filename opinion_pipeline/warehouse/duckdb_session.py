@@ -209,6 +209,7 @@ class DuckDBSession:
             inserted = self.conn.execute(
                 """
                 INSERT INTO quarantine
+                    (quarantine_key, entity, wallet, reason, raw_json, first_seen_at, run_id)
                 SELECT quarantine_key, ?, wallet, reason, raw_json, now(), ? FROM rejects
                 ON CONFLICT (quarantine_key) DO NOTHING
                 """,

@@ -55,8 +55,15 @@ def _trades_without_primary_key(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("DROP TABLE trades_v1")
 
 
+def _quarantine_resolution(conn: duckdb.DuckDBPyConnection) -> None:
+    """v3: quarantine rows can be marked resolved (read valid later), with the row they became."""
+    conn.execute("ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMPTZ")
+    conn.execute("ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS resolved_to VARCHAR")
+
+
 STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     2: _trades_without_primary_key,
+    3: _quarantine_resolution,
 }
 
 

@@ -1,6 +1,9 @@
 """The quarantine table: rows that failed validation, with the reason and the raw row.
 
-Every ingest dataset writes it through the port (``session.quarantine``).
+Every ingest dataset writes it through the port (``session.quarantine``). A row rejected once
+and read valid later (a transient corruption, a re-read page) is marked resolved, with the key
+of the stored row it turned out to be; only unresolved rows are losses (the health check and
+the UI report those).
 """
 
 from __future__ import annotations
@@ -22,5 +25,9 @@ QUARANTINE = Table(
         Column("first_seen_at", TIMESTAMP, "When the row was first rejected (UTC).",
                nullable=False),
         Column("run_id", "VARCHAR", "Dagster run that rejected the row."),
+        Column("resolved_at", TIMESTAMP,
+               "When the row was read valid later and stored (UTC); NULL while unresolved."),
+        Column("resolved_to", "VARCHAR",
+               "Key of the stored row it turned out to be (trade_key); NULL while unresolved."),
     ),
 )  # fmt: skip

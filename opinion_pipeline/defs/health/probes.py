@@ -41,7 +41,8 @@ class WarehouseProbe:
     error: str | None = None
     seconds: float = 0.0
     counts: dict[str, int | None] = field(default_factory=dict)
-    quarantine_new: int | None = None
+    quarantine_new: int | None = None  # unresolved rows first seen since the last check
+    quarantine_unresolved: int | None = None
 
 
 def probe_warehouse(
@@ -61,11 +62,14 @@ def probe_warehouse(
             for table in tables:
                 probe.counts[table] = session.count(table) if table in present else None
             if "quarantine" in present:
-                ((new,),) = session.query(
-                    "SELECT count(*) FROM quarantine WHERE first_seen_at > $since",
+                # Rows read valid later (resolved) are not losses: only unresolved ones count.
+                ((new, unresolved),) = session.query(
+                    "SELECT count(*) FILTER (WHERE first_seen_at > $since), count(*) "
+                    "FROM quarantine WHERE resolved_at IS NULL",
                     {"since": quarantine_since},
                 )
                 probe.quarantine_new = int(new)
+                probe.quarantine_unresolved = int(unresolved)
     except (WarehouseError, duckdb.Error, OSError) as error:
         probe.reachable = False
         probe.error = f"{type(error).__name__}: {error}"
@@ -142,10 +146,11 @@ def quarantine_check(
     else:
         metadata["new_rows"] = new
         metadata["total_rows"] = probe.counts.get("quarantine") or 0
+        metadata["unresolved_rows"] = probe.quarantine_unresolved or 0
         passed = new <= warn_above
         description = (
-            f"{new} row(s) quarantined since the last check (warn above {warn_above}); "
-            "see the quarantine table for reasons."
+            f"{new} unresolved row(s) quarantined since the last check (warn above {warn_above}); "
+            "rows read valid later are resolved and not counted; see the quarantine table."
         )
     return dg.AssetCheckResult(
         check_name=QUARANTINE_GROWTH,

@@ -83,6 +83,50 @@ def insert_trades(
     )
 
 
+# A quarantined trade row is the stored trade T when it names T's wallet and agrees with T on
+# all but at most one of these identity fields (a corruption spoils one field), one of them
+# being the tx hash or the time. Read with TRY_CAST, so a spoiled field simply does not agree.
+_AGREEMENT = " + ".join(
+    f"coalesce(({term})::INT, 0)"
+    for term in (
+        "t.tx_hash = lower(q.raw_json ->> 'txHash')",
+        "t.market_id = TRY_CAST(q.raw_json ->> 'marketId' AS BIGINT)",
+        "epoch(t.created_at)::BIGINT = TRY_CAST(q.raw_json ->> 'createdAt' AS BIGINT)",
+        "t.price = TRY_CAST(q.raw_json ->> 'price' AS DECIMAL(38, 18))",
+        "t.shares = TRY_CAST(q.raw_json ->> 'shares' AS DECIMAL(38, 18))",
+        "t.amount = TRY_CAST(q.raw_json ->> 'amount' AS DECIMAL(38, 18))",
+    )
+)
+_IDENTITY_FIELDS = 6
+
+
+def resolve_quarantined_trades(session: WarehouseSession, wallets: list[str]) -> int:
+    """Mark unresolved quarantined trades of ``wallets`` that are now stored; returns how many.
+
+    Runs in the write's session, after the insert and the quarantine, so a row rejected in
+    one read and stored from another (either order) is not counted as a loss anywhere.
+    """
+    if not wallets:
+        return 0
+    return session.execute(
+        f"""
+        UPDATE quarantine SET resolved_at = now(), resolved_to = match.trade_key
+        FROM (
+            SELECT q.quarantine_key, min(t.trade_key) AS trade_key
+            FROM quarantine q JOIN trades t ON t.wallet = q.wallet
+            WHERE q.entity = 'trade' AND q.resolved_at IS NULL
+              AND q.wallet IN (SELECT unnest($wallets))
+              AND {_AGREEMENT} >= {_IDENTITY_FIELDS - 1}
+              AND (t.tx_hash = lower(q.raw_json ->> 'txHash')
+                   OR epoch(t.created_at)::BIGINT = TRY_CAST(q.raw_json ->> 'createdAt' AS BIGINT))
+            GROUP BY q.quarantine_key
+        ) AS match
+        WHERE quarantine.quarantine_key = match.quarantine_key
+        """,
+        {"wallets": wallets},
+    )
+
+
 def _activity_rows(session: WarehouseSession, trades: pd.DataFrame) -> pd.DataFrame:
     """The feed's rows for ``trades``, with each whale's label from the registry."""
     wallets = sorted(set(trades["wallet"]))

@@ -28,7 +28,11 @@ from opinion_pipeline.defs.whale_registry.store import (
     mark_polled,
     reactivate_whales_with_recent_trades,
 )
-from opinion_pipeline.defs.whale_trades.store import insert_trades, wallet_watermarks
+from opinion_pipeline.defs.whale_trades.store import (
+    insert_trades,
+    resolve_quarantined_trades,
+    wallet_watermarks,
+)
 from opinion_pipeline.defs.whale_trades.validate import prepare_trade_fetches, prepare_trades
 from opinion_pipeline.opinion_api import WalletTrades
 from opinion_pipeline.sync.fanout import describe_error, fan_out
@@ -132,6 +136,9 @@ class _Writer:
                     self.report.extra.get("unknown_market", 0) + result.unknown_market
                 )
             session.quarantine("trade", rejects, run_id=self.run_id)
+            self.report.extra["quarantine_resolved"] = self.report.extra.get(
+                "quarantine_resolved", 0
+            ) + resolve_quarantined_trades(session, [wallet for wallet, _ in fetches])
             mark_polled(session, polled)
             reactivate_whales_with_recent_trades(
                 session, self.options.inactive_after_days, wallets=polled

@@ -20,7 +20,7 @@ from opinion_pipeline.definitions import build_definitions
 from opinion_pipeline.defs.run_history.prune import prune_runs
 from opinion_pipeline_tests.pipeline.helpers import run_job
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 INSTANCE_CONFIGS = [REPO / "dagster.yaml", REPO / "deploy" / "postgres" / "dagster.yaml"]
 
 

@@ -47,3 +47,46 @@ def test_a_failing_wallet_fails_alone(world, warehouse, registry_file):
             conn.execute("SELECT address, last_polled_at IS NOT NULL FROM whales").fetchall()
         )
     assert polled[broken] is False and sum(polled.values()) == len(world.wallets) - 1
+
+
+class _CorruptsOnce(FakeOpinionAPI):
+    """The fake client whose first read of a victim wallet spoils its newest trade."""
+
+    def fetch_wallet_trades(self, wallet, *args, **kwargs):
+        fetched = super().fetch_wallet_trades(wallet, *args, **kwargs)
+        spoil = _SPOILERS.get(self.world_id, {}).pop(wallet, None)
+        if spoil and fetched.rows:
+            fetched.rows[0] = spoil(dict(fetched.rows[0]))
+        return fetched
+
+
+_SPOILERS: dict[str, dict] = {}
+SPOILS = (lambda row: {**row, "marketId": "abc"}, lambda row: {**row, "amount": None})
+
+
+def test_a_row_quarantined_once_and_stored_later_is_resolved(world, warehouse, registry_file):
+    api = _CorruptsOnce.over(world)
+    victims = [wallet.address for wallet in world.wallets[:2]]
+    _SPOILERS[api.world_id] = dict(zip(victims, SPOILS, strict=True))
+    first = _sync(api, warehouse, registry_file)
+    assert first.quarantined == len(victims)
+    with warehouse.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[
+            0
+        ] == len(victims)
+    second = _sync(api, warehouse, registry_file)  # re-reads the newest trades, clean this time
+    assert second.extra["quarantine_resolved"] == len(victims)
+    with warehouse.connection() as conn:
+        resolved = conn.execute(
+            "SELECT q.wallet, t.wallet FROM quarantine q "
+            "JOIN trades t ON t.trade_key = q.resolved_to"
+        ).fetchall()
+        assert (
+            conn.execute("SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+            == 0
+        )
+    assert sorted(q for q, _ in resolved) == sorted(victims)
+    assert all(q == t for q, t in resolved)
+    truth = truth_fills(world.truth_trades(world.now()))
+    with warehouse.connection() as conn:
+        assert warehouse_fills(conn) == truth
