@@ -112,12 +112,17 @@ def _run_until_stopped(command: list[str], env: dict[str, str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from opinion_pipeline.config import SettingsError, load_settings
+
+    try:
+        settings = load_settings()  # the one reader of the environment (config.py)
+    except SettingsError as error:
+        print(f"scripts/start: bad configuration: {error}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("OPINION_UI_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("OPINION_UI_PORT", 3000)))
-    parser.add_argument(
-        "--simulator-port", type=int, default=int(os.environ.get("OPINION_SIMULATOR_PORT", 0))
-    )
+    parser.add_argument("--host", default=settings.ui_host)
+    parser.add_argument("--port", type=int, default=settings.ui_port)
+    parser.add_argument("--simulator-port", type=int, default=settings.simulator_port)
     args = parser.parse_args(argv)
     env = dict(os.environ)
     with ExitStack() as stack:
