@@ -20,6 +20,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 # Cap on a server-sent Retry-After we are willing to sleep; beyond it we give up instead.
 RETRY_AFTER_CAP_S = 120.0
+FULL_JITTER = (0.0, 1.0)
 
 
 class RetryLater(Exception):
@@ -61,14 +62,17 @@ def backoff_delay(
     *,
     retry_after_s: float | None = None,
     rng: random.Random | None = None,
+    jitter: tuple[float, float] = FULL_JITTER,
 ) -> float:
-    """Full-jitter exponential backoff: uniform(0, min(max_s, base_s * 2**(n-1))) for retry n >= 1.
+    """Exponential backoff: uniform(low, high) x min(max_s, base_s * 2**(n-1)) for retry n >= 1.
 
-    Full jitter spreads the retries of many workers that failed together. A server-sent
+    Full jitter (the default, 0..1) spreads the retries of many workers that failed together;
+    a lone caller that must really wait (alert delivery) uses 1..1.2. A server-sent
     Retry-After is honoured as a floor (capped at RETRY_AFTER_CAP_S).
     """
     ceiling = min(max_s, base_s * (2 ** max(0, retry_number - 1)))
-    delay = (rng or random).uniform(0.0, ceiling) if ceiling > 0 else 0.0
+    low, high = jitter
+    delay = (rng or random).uniform(low * ceiling, high * ceiling) if ceiling > 0 else 0.0
     if retry_after_s is not None:
         delay = max(delay, min(retry_after_s, RETRY_AFTER_CAP_S))
     return delay
@@ -87,6 +91,7 @@ def retry_policy(
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
     on_retry: Callable[[RetryLater, int, float], None] | None = None,
+    jitter: tuple[float, float] = FULL_JITTER,
 ) -> Retrying:
     """A tenacity ``Retrying`` for up to ``attempts`` tries of an attempt raising RetryLater.
 
@@ -97,7 +102,7 @@ def retry_policy(
         failure = _last_failure(state)
         retry_after = failure.retry_after_s if failure is not None else None
         return backoff_delay(
-            state.attempt_number, base_s, max_s, retry_after_s=retry_after, rng=rng
+            state.attempt_number, base_s, max_s, retry_after_s=retry_after, rng=rng, jitter=jitter
         )
 
     def stop(state: RetryCallState) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from opinion_pipeline.config import Settings, load_settings
+from opinion_pipeline.retrying import RetryLater, parse_retry_after, retry_policy
 
 WEBHOOK_URL_ENV = "OPINION_ALERT_WEBHOOK_URL"
 WEBHOOK_FORMAT_ENV = "OPINION_ALERT_WEBHOOK_FORMAT"
@@ -224,12 +224,7 @@ def redacted_target(url: str) -> str:
         return "<the webhook>"
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+SENDER_JITTER = (1.0, 1.2)
 
 
 def deliver(
@@ -245,16 +240,18 @@ def deliver(
 ) -> DeliveryResult:
     """POST ``body`` as JSON; retry connection errors, timeouts, 5xx and 429. Never raises.
 
-    Worst case with the defaults: 4 x 8 s of timeouts plus 0.5 + 1 + 2 s of backoff, inside the
-    60 s a sensor evaluation is allowed.
+    Retries follow the pipeline's one policy (``retrying.py``, shared with the API transport),
+    with a small jitter (1..1.2 x the exponential step: one sender, so no herd to spread) and a
+    Retry-After capped at ``backoff_max_s``. Worst case with the defaults: 4 x 8 s of timeouts
+    plus about 0.5 + 1 + 2 s of backoff, inside the 60 s a sensor evaluation is allowed.
     """
     data = json.dumps(body).encode("utf-8")
     headers = {"Content-Type": "application/json", "User-Agent": "opinion-pipeline-alerts"}
-    detail = ""
-    http_status: int | None = None
-    for attempt in range(1, attempts + 1):
-        delay = min(backoff_max_s, backoff_base_s * 2 ** (attempt - 1))
-        delay *= 1 + random.uniform(0, 0.2)
+    tried = 0
+
+    def attempt() -> DeliveryResult:
+        nonlocal tried
+        tried += 1
         try:
             response = requests.post(
                 url,
@@ -265,20 +262,29 @@ def deliver(
             )
         except requests.RequestException as exc:
             # The exception text contains the URL (a secret): keep only the class name.
-            detail, http_status = type(exc).__name__, None
-        else:
-            http_status = response.status_code
-            if 200 <= http_status < 300:
-                return DeliveryResult("delivered", attempt, http_status)
-            detail = f"HTTP {http_status}"
-            if http_status != 429 and http_status < 500:
-                return DeliveryResult("failed", attempt, http_status, detail, retryable=False)
-            hinted = _retry_after(response)
-            if hinted is not None:
-                delay = min(backoff_max_s, max(0.0, hinted))
-        if attempt < attempts:
-            sleep(delay)
-    return DeliveryResult("failed", attempts, http_status, detail, retryable=True)
+            raise RetryLater(type(exc).__name__, status=None) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return DeliveryResult("delivered", tried, status)
+        if status != 429 and status < 500:
+            return DeliveryResult("failed", tried, status, f"HTTP {status}", retryable=False)
+        hinted = parse_retry_after(response.headers.get("Retry-After"))
+        wait = None if hinted is None else min(hinted, backoff_max_s)
+        raise RetryLater(f"HTTP {status}", retry_after_s=wait, status=status)
+
+    policy = retry_policy(
+        attempts=attempts,
+        base_s=backoff_base_s,
+        max_s=backoff_max_s,
+        sleep=sleep,
+        jitter=SENDER_JITTER,
+    )
+    try:
+        return policy(attempt)
+    except RetryLater as failure:
+        return DeliveryResult(
+            "failed", tried, failure.detail.get("status"), failure.reason, retryable=True
+        )
 
 
 def send_alert(
