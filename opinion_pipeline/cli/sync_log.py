@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import dagster as dg
 
+from opinion_pipeline.config import SettingsError, load_settings
 from opinion_pipeline.run_log.summary import RunSummary, summarise
 
 STATUS_ALIASES = {
@@ -79,15 +78,19 @@ def parse_statuses(value: str | None) -> list[dg.DagsterRunStatus]:
 
 
 def open_instance() -> dg.DagsterInstance:
-    home = os.environ.get("DAGSTER_HOME", "").strip()  # read by Dagster itself too
-    if not home:
+    """The instance scripts/start uses: DAGSTER_HOME, else .dagster_home/<mode> (config.py)."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise UsageError(f"bad configuration: {error}") from None
+    home = settings.dagster_home_dir
+    if not home.is_dir():
         raise UsageError(
-            "DAGSTER_HOME is not set. Point it at the Dagster instance directory the pipeline "
-            "runs with (the one holding dagster.yaml), e.g. `export DAGSTER_HOME=$PWD/.dagster`."
+            f"no Dagster instance at {home} ({settings.effective_mode} mode): start the pipeline "
+            "with scripts/start (it creates it), or set DAGSTER_HOME to the instance directory."
         )
-    if not Path(home).is_dir():
-        raise UsageError(f"DAGSTER_HOME={home} is not a directory: no Dagster instance there.")
-    return dg.DagsterInstance.get()
+    print(f"sync-log: instance {home} ({settings.effective_mode} mode)", file=sys.stderr)
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def job_names(instance: dg.DagsterInstance) -> list[str]:

@@ -25,13 +25,17 @@ def _command() -> list[str]:
     return [sys.executable, "-m", "opinion_pipeline.cli.sync_log"]
 
 
-def sync_log(home: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+def sync_log(
+    home: Path | None, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    unset = ("DAGSTER_HOME", "OPINION_API_KEY", "OPINION_MODE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     if home is not None:
         env["DAGSTER_HOME"] = str(home)
     return subprocess.run(
-        [*_command(), *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+        [*_command(), *args], env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=cwd,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -95,10 +99,23 @@ def test_limit_and_since_filters(home_with_runs, monkeypatch, capsys):
     assert main(["--limit", "0"]) == 2
 
 
+def test_finds_the_instance_scripts_start_uses_without_dagster_home(home_with_runs, tmp_path):
+    project = tmp_path / "project"
+    (project / ".dagster_home").mkdir(parents=True)
+    (project / ".dagster_home" / "simulator").symlink_to(home_with_runs["home"])
+    found = sync_log(None, "--json", cwd=project)
+    assert found.returncode == 0, found.stderr
+    # found through .dagster_home/simulator (a link here, so the resolved path is printed)
+    assert f"instance {Path(home_with_runs['home']).resolve()} (simulator mode)" in found.stderr
+    assert found.stdout.strip(), "it listed the runs of that instance"
+
+
 def test_clear_errors_without_dagster_home_or_with_bad_arguments(tmp_path, monkeypatch, capsys):
-    unset = sync_log(None)
+    unset = sync_log(None, cwd=tmp_path)
     assert unset.returncode == 2
-    assert "DAGSTER_HOME is not set" in unset.stderr and "Traceback" not in unset.stderr
+    expected = tmp_path.resolve() / ".dagster_home" / "simulator"
+    assert f"no Dagster instance at {expected} (simulator mode)" in unset.stderr
+    assert "Traceback" not in unset.stderr
     assert main(["--since", "yesterday-ish"]) == 2
     with pytest.raises(UsageError, match="not a run status"):
         parse_statuses("exploded")
@@ -109,4 +126,4 @@ def test_clear_errors_without_dagster_home_or_with_bad_arguments(tmp_path, monke
     assert parse_since("24h", now) == datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert parse_since("2025-12-31", now) == datetime(2025, 12, 31, tzinfo=timezone.utc)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "nowhere"))
-    assert main([]) == 2 and "is not a directory" in capsys.readouterr().err
+    assert main([]) == 2 and "no Dagster instance at" in capsys.readouterr().err
