@@ -99,9 +99,17 @@ class DuckDBWarehouse(ConfigurableResource):
 
     @contextmanager
     def reader(self) -> Iterator[DuckDBSession]:
-        """The port's read-only session; a missing warehouse is a WarehouseError."""
+        """The port's read-only session; a missing or unreadable warehouse is a WarehouseError.
+
+        Errors of the engine inside the block come out as WarehouseError too, so readers (the
+        health probe, the CLIs) handle one error type whatever adapter is behind the port.
+        """
         with self.connection(read_only=True) as conn:
-            yield DuckDBSession(conn)
+            try:
+                yield DuckDBSession(conn)
+            except duckdb.Error as error:
+                message = f"reading the warehouse {self.path} failed: {error}"
+                raise WarehouseError(message) from error
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 
 from opinion_pipeline.opinion_api import MissingAPIKeyError, OpinionAPI, OpinionAuthError
 from opinion_pipeline.resources.warehouse import WarehouseError, WarehouseResource
@@ -70,7 +69,7 @@ def probe_warehouse(
                 )
                 probe.quarantine_new = int(new)
                 probe.quarantine_unresolved = int(unresolved)
-    except (WarehouseError, duckdb.Error, OSError) as error:
+    except (WarehouseError, OSError) as error:
         probe.reachable = False
         probe.error = f"{type(error).__name__}: {error}"
     probe.seconds = time.monotonic() - started

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from opinion_pipeline.defs.run_history.tables import RUN_HISTORY
 from opinion_pipeline.run_log.summary import FINISHED_STATUSES, SYNC_NUMBERS, RunSummary, summarise
+from opinion_pipeline.warehouse.parquet_files import column_values, write_checked
 
 TAGS_OF_INTEREST = (
     "dagster/schedule_name",
@@ -47,19 +46,9 @@ class PruneResult:
     files: list[str] = field(default_factory=list)
 
 
-def _glob(root: Path) -> str:
-    return (root / "**" / "*.parquet").as_posix().replace("'", "''")
-
-
 def archived_run_ids(root: Path) -> set[str]:
-    """Run ids present in the archive (finished files only: temporary files start with '.')."""
-    if not root.exists() or not any(root.rglob("*.parquet")):
-        return set()
-    with duckdb.connect() as conn:
-        rows = conn.execute(
-            f"SELECT run_id FROM read_parquet('{_glob(root)}', union_by_name = true)"
-        ).fetchall()
-    return {run_id for (run_id,) in rows}
+    """Run ids present in the archive (finished files only)."""
+    return {str(run_id) for run_id in column_values(root, "run_id")}
 
 
 def archive_frame(summaries: Sequence[RunSummary], archived_at: datetime) -> pd.DataFrame:
@@ -101,20 +90,8 @@ def batch_file(root: Path, summaries: Sequence[RunSummary]) -> Path:
 
 
 def write_parquet(frame: pd.DataFrame, target: Path) -> None:
-    """COPY the frame to a temporary file beside ``target``, check it, then rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    with duckdb.connect() as conn:
-        conn.execute("SET TimeZone = 'UTC'")
-        conn.register("runs_batch", frame)
-        path = temporary.as_posix().replace("'", "''")
-        columns = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in SCHEMA.items())
-        conn.execute(f"COPY (SELECT {columns} FROM runs_batch) TO '{path}' (FORMAT PARQUET)")
-        written = conn.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]  # type: ignore[index]
-    if written != len(frame):
-        temporary.unlink(missing_ok=True)
-        raise OSError(f"{temporary} holds {written} rows, expected {len(frame)}")
-    os.replace(temporary, target)
+    """Write one batch of archived runs with the archive's column types, atomically."""
+    write_checked(frame, target, SCHEMA)
 
 
 def prune_runs(
