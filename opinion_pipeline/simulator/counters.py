@@ -12,7 +12,7 @@ from typing import Any
 
 FIELDS = (
     "requests", "ok", "rate_limited", "burst_429", "unauthorized", "bad_request", "not_found",
-    "server_errors", "errno_errors", "dropped", "truncated", "malformed_rows",
+    "server_errors", "errno_errors", "region_refused", "dropped", "truncated", "malformed_rows",
 )  # fmt: skip
 
 

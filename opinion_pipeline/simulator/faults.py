@@ -42,6 +42,7 @@ class FaultSettings:
     side_case: str = "upper"  # upper (BUY) | title (Buy) | mixed (either, per row)
     usd_amount_scaled: bool = False  # usdAmount x 10^18
     null_empty_list: bool = False  # an empty list comes back as null
+    refuse_region: bool = False  # every API request: HTTP 200, errno 10403 "Invalid area"
 
     def with_update(self, update: dict[str, Any]) -> FaultSettings:
         """A copy with ``update`` merged in; ``{"reset": true}`` starts from the defaults."""

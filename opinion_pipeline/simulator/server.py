@@ -119,6 +119,11 @@ class Handler(BaseHTTPRequestHandler):
                 count("burst_429")
             return fail(429, "too many requests", {"Retry-After": "1"})
         plan = sim.faults.plan()
+        if plan.settings.refuse_region:  # as the venue answers some regions (US IP addresses)
+            count("region_refused")
+            style = sim.faults.envelope_style()
+            self._send_json(200, envelope(style, 10403, "Invalid area", None))
+            return None
         if plan.delay > 0:
             time.sleep(plan.delay)
         if plan.drop:

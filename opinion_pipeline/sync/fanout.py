@@ -9,7 +9,10 @@ The building block of every per-wallet sync (trades today; positions and discove
   more while the last requests are still in flight, so what is left to write after the last
   answer (the cycle's tail) is at most a few items;
 * one item's failure (its fetch raised, or its payload could not be used) never loses the
-  others: it is recorded against the item, with its cause, and the rest go on.
+  others: it is recorded against the item, with its cause, and the rest go on;
+* an error that says every item would fail the same way (``stop_on``: the key refused, the
+  region refused) is not an item's failure: the requests not yet sent are cancelled, the batch
+  in hand is written, and the error propagates, so one cause is reported once.
 
 A crash loses at most the batch in flight, which the next sync fetches again (syncs derive
 where to start from what is stored).
@@ -54,13 +57,15 @@ def fan_out(
     flush_every_items: int = FLUSH_EVERY_ITEMS,
     flush_every_s: float = FLUSH_EVERY_SECONDS,
     on_fetched: Callable[[Item, Result, int], None] | None = None,
+    stop_on: tuple[type[BaseException], ...] = (),
 ) -> FanOutResult[Key]:
     """Fetch every item on ``workers`` threads and hand finished ones to ``write`` in batches.
 
     ``write(batch)`` stores a batch (in one transaction) and returns the items of it that could
     not be used, keyed, with why; an exception from ``write`` is not an item's failure and
     propagates (the warehouse is the problem, not the item). ``on_fetched(item, result, done)``
-    runs on the calling thread for progress logs.
+    runs on the calling thread for progress logs. A fetch raising one of ``stop_on`` stops the
+    fan-out as the module docstring says.
     """
     result: FanOutResult[Key] = FanOutResult()
     batch: list[tuple[Item, Result]] = []
@@ -83,6 +88,10 @@ def fan_out(
             done += 1
             try:
                 fetched = future.result()
+            except stop_on:
+                pool.shutdown(wait=True, cancel_futures=True)
+                flush()
+                raise
             except Exception as error:  # one item's failure must not lose the others
                 result.failed[key(item)] = describe_error(error)
                 continue

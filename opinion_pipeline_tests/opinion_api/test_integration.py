@@ -16,6 +16,7 @@ from opinion_pipeline.opinion_api import (
     OpinionAuthError,
     OpinionNotFoundError,
     OpinionRateLimitedError,
+    OpinionRegionRefusedError,
     OpinionRetriesExhaustedError,
     OpinionTimeoutError,
 )
@@ -239,6 +240,17 @@ def test_errno_responses(sim: SimulatorProcess, key: str, tmp_path: Path, heavy:
         make_api(sim, key, tmp_path, max_retries=2).get_market(1)
     assert info.value.errno == 10000 and "system busy" in info.value.errmsg
     assert info.value.attempts == 3
+
+
+def test_region_refusal_fails_at_once(sim: SimulatorProcess, key: str, tmp_path: Path) -> None:
+    """errno 10403 is not retried: one request, and the error says what to do."""
+    sim.set_faults(refuse_region=True)
+    before = counters_for(sim, key)["region_refused"]
+    with pytest.raises(OpinionRegionRefusedError) as info:
+        make_api(sim, key, tmp_path, max_retries=5).list_markets()
+    assert counters_for(sim, key)["region_refused"] == before + 1
+    assert info.value.attempts == 1 and "region" in str(info.value)
+    assert "Retrying will not help" in str(info.value) and key not in str(info.value)
 
 
 @pytest.mark.parametrize("style", ["errno", "code", "alternate"])

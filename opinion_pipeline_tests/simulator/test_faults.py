@@ -57,7 +57,7 @@ def test_faults_route_merges_resets_and_rejects_unknown_fields(
         "latency_ms": 0.0, "latency_jitter_ms": 0.0, "error_rate": 0.0, "burst_429": 0,
         "drop_rate": 0.0, "truncate_rate": 0.0, "malformed_rate": 0.0, "errno_rate": 0.0,
         "envelope": "errno", "side_case": "upper", "usd_amount_scaled": False,
-        "null_empty_list": False,
+        "null_empty_list": False, "refuse_region": False,
     }  # fmt: skip
     assert faults(latency_ms=5)["latency_ms"] == 5
     merged = faults(side_case="title")
@@ -179,6 +179,20 @@ def test_errno_rate(sim: SimulatorProcess, faults: SetFaults, api: requests.Sess
     assert response.status_code == 200
     body = response.json()
     assert body["errno"] == 10000 and body["errmsg"] and body["result"] is None
+
+
+def test_refuse_region_answers_every_request_with_errno_10403(
+    sim: SimulatorProcess, faults: SetFaults, api: requests.Session
+):
+    faults(refuse_region=True)
+    before = sim.counters()["total"]["region_refused"]
+    for url in (_trades_url(sim), f"{sim.base_url}/market"):
+        response = api.get(url, timeout=10)
+        assert response.status_code == 200
+        assert response.json() == {"errno": 10403, "errmsg": "Invalid area", "result": None}
+    assert sim.counters()["total"]["region_refused"] == before + 2
+    faults(refuse_region=False)
+    assert api.get(_trades_url(sim), timeout=10).json()["errno"] == 0
 
 
 def test_envelopes(sim: SimulatorProcess, faults: SetFaults, api: requests.Session):

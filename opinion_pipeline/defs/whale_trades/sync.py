@@ -34,11 +34,14 @@ from opinion_pipeline.defs.whale_trades.store import (
     wallet_watermarks,
 )
 from opinion_pipeline.defs.whale_trades.validate import prepare_trade_fetches, prepare_trades
-from opinion_pipeline.opinion_api import WalletTrades
+from opinion_pipeline.opinion_api import OpinionAuthError, OpinionRegionRefusedError, WalletTrades
 from opinion_pipeline.sync.fanout import describe_error, fan_out
 from opinion_pipeline.sync.report import ApiCounters, SyncReport
 from opinion_pipeline.validation import PayloadUnusableError, Reject
 from opinion_pipeline.warehouse.port import Warehouse
+
+# Errors that every wallet would get alike: the sync stops at the first and reports it once.
+RUN_WIDE_ERRORS = (OpinionAuthError, OpinionRegionRefusedError)
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +190,7 @@ def sync_whale_trades(
         workers=options.workers,
         flush_every_items=options.flush_every_wallets,
         on_fetched=progress,
+        stop_on=RUN_WIDE_ERRORS,
     )
     report.failed_wallets.update(outcome.failed)
     report.extra.update(

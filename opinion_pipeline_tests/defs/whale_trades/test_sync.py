@@ -6,6 +6,7 @@ import pytest
 
 from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
+from opinion_pipeline.opinion_api import errors
 from opinion_pipeline_tests.fakes import FakeOpinionAPI, unreachable
 from opinion_pipeline_tests.pipeline.helpers import truth_fills, warehouse_fills
 
@@ -47,6 +48,23 @@ def test_a_failing_wallet_fails_alone(world, warehouse, registry_file):
             conn.execute("SELECT address, last_polled_at IS NOT NULL FROM whales").fetchall()
         )
     assert polled[broken] is False and sum(polled.values()) == len(world.wallets) - 1
+
+
+def test_a_region_refusal_stops_the_sync_at_once_with_its_cause(world, warehouse, registry_file):
+    route = "GET /openapi/trade/user/..."
+    refused = errors.OpinionRegionRefusedError(
+        f"{route} failed: {errors.REGION_REFUSED_ADVICE}", route=route, errno=10403,
+        errmsg="Invalid area",
+    )  # fmt: skip
+    api = FakeOpinionAPI.over(world, fail_wallets={w.address: refused for w in world.wallets})
+    sync_whale_registry(warehouse, registry_file)
+    whales = tracked_whales(warehouse)
+    with pytest.raises(errors.OpinionRegionRefusedError, match="Retrying will not help"):
+        sync_whale_trades(api, warehouse, whales, WhaleSyncOptions(workers=1))
+    # one refusal, not one per wallet: the requests not yet sent are cancelled
+    assert len(whales) == 8 and api.stats()["requests"] <= 2
+    with warehouse.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM trades").fetchone() == (0,)
 
 
 class _CorruptsOnce(FakeOpinionAPI):
