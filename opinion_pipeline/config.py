@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     run_retention_days: int = Field(30, ge=1)
     dagster_home: Path | None = Field(None, validation_alias="DAGSTER_HOME")
 
+    # -- whale sync: completeness ledger and repairs (defs/whale_trades/coverage.py) ------------
+    trade_repair_share: float = Field(
+        0.1, ge=0, le=1, description="share of the key's requests repairs may use at most"
+    )
+    trade_repair_attempts: int = Field(
+        3, ge=1, description="repairs of one gap before the trades_complete check errors"
+    )
+
     # -- where things are ------------------------------------------------------------------------
 
     @property

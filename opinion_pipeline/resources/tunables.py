@@ -31,6 +31,14 @@ class PipelineTunables(ConfigurableResource):
         default="{}", description="Per-table row counts the health check warns / errors above."
     )
 
+    # whale sync: completeness ledger and repairs
+    trade_repair_share: float = Field(
+        default=0.1, description="Share of the key's requests repairs of trade gaps may use."
+    )
+    trade_repair_attempts: int = Field(
+        default=3, description="Repairs of one gap before trades_complete reports an ERROR."
+    )
+
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineTunables:
         return cls(
@@ -44,6 +52,8 @@ class PipelineTunables(ConfigurableResource):
             run_retention_days=settings.run_retention_days,
             health_quarantine_warn=settings.health_quarantine_warn,
             health_thresholds_json=json.dumps(settings.thresholds(), sort_keys=True),
+            trade_repair_share=settings.trade_repair_share,
+            trade_repair_attempts=settings.trade_repair_attempts,
         )
 
     @property

@@ -7,9 +7,11 @@ import dagster as dg
 from opinion_pipeline.defs.whale_registry.sync import tracked_whales
 from opinion_pipeline.defs.whale_trades.checks import (
     TRADE_KEYS_CHECK,
+    TRADES_COMPLETE_CHECK,
     WALLETS_CHECK,
     failed_wallets_message,
     trade_keys_check,
+    trades_complete_check,
     wallets_check,
 )
 from opinion_pipeline.defs.whale_trades.store import after_sync_summary
@@ -77,6 +79,15 @@ WHALE_REGISTRY = "whale_registry"
             blocking=True,
             description="Every whale due this run was synced (ERROR naming each one that was not).",
         ),
+        dg.AssetCheckSpec(
+            TRADES_COMPLETE_CHECK,
+            asset=WHALE_TRADES,
+            description=(
+                "Every whale's trades accounted for (stored + archived + unresolved quarantine) "
+                "against the venue's own count: WARN while a gap is under repair, ERROR when a "
+                "gap outlives OPINION_TRADE_REPAIR_ATTEMPTS repairs."
+            ),
+        ),
     ],
 )
 def whale_trades(
@@ -90,6 +101,9 @@ def whale_trades(
         workers=pipeline.sync_workers,
         inactive_poll_minutes=pipeline.inactive_poll_minutes,
         inactive_after_days=pipeline.inactive_after_days,
+        key_rate_per_second=opinion_api.rate_limit_per_second,
+        repair_share=pipeline.trade_repair_share,
+        max_repairs=pipeline.trade_repair_attempts,
     )
     whales = tracked_whales(warehouse)
     with clear_failures():
@@ -117,6 +131,7 @@ def whale_trades(
         },
     )
     yield wallets_check(WHALE_TRADES, report.failed_wallets, polled)
+    yield trades_complete_check(WHALE_TRADES, report.coverage, max_repairs=options.max_repairs)
     if report.failed_wallets:
         raise dg.Failure(
             description=failed_wallets_message(report.failed_wallets, saved=polled),

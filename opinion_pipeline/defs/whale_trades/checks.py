@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
+from opinion_pipeline.defs.whale_trades.coverage import CoverageSummary
 from opinion_pipeline.reporting.checks import MAX_FAILURES_SHOWN
 from opinion_pipeline.reporting.markdown import markdown_table
 
@@ -58,5 +59,59 @@ def wallets_check(asset_name: str, failed: dict[str, str], saved: int) -> AssetC
             if failed
             else f"All {saved} whale(s) due were synced."
         ),
+        metadata=metadata,
+    )
+
+
+TRADES_COMPLETE_CHECK = "trades_complete"
+
+
+def trades_complete_check(
+    asset_name: str, coverage: CoverageSummary | None, *, max_repairs: int
+) -> AssetCheckResult:
+    """Every listed whale's trades accounted for against the venue's count (coverage.py).
+
+    Passes when every wallet is proven complete; WARN while gaps are under repair; ERROR when
+    a gap outlived ``max_repairs`` repairs. The coverage figures are numeric metadata.
+    """
+    if coverage is None:
+        return AssetCheckResult(
+            check_name=TRADES_COMPLETE_CHECK,
+            asset_key=asset_name,
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description="No accounting was made this run.",
+        )
+    metadata: dict[str, object] = dict(coverage.numbers())
+    if coverage.worst:
+        rows = [
+            (wallet, total, accounted, gap, since, repairs, outcome or "")
+            for wallet, total, accounted, gap, since, repairs, outcome in coverage.worst
+        ]
+        table = markdown_table(
+            ["wallet", "venue total", "accounted", "gap", "gap since", "repairs", "last repair"],
+            rows,
+        )
+        metadata["gaps"] = MetadataValue.md(f"Oldest {len(rows)} gaps:\n\n{table}")
+    past = coverage.past_repair_limit
+    if coverage.with_gap == 0:
+        description = f"All {coverage.wallets} whale(s) proven complete against the venue's count."
+    else:
+        description = (
+            f"{coverage.with_gap} of {coverage.wallets} whale(s) have a gap "
+            f"({coverage.trades_missing} trade(s) missing, {coverage.trades_over_counted} "
+            f"over-counted; oldest open {coverage.oldest_gap_minutes:.0f} min)"
+        )
+        description += (
+            f"; {past} outlived {max_repairs} repair(s) and need a look"
+            if past
+            else "; under repair"
+        )
+    return AssetCheckResult(
+        check_name=TRADES_COMPLETE_CHECK,
+        asset_key=asset_name,
+        passed=coverage.with_gap == 0,
+        severity=AssetCheckSeverity.ERROR if past else AssetCheckSeverity.WARN,
+        description=description,
         metadata=metadata,
     )

@@ -28,6 +28,17 @@ from opinion_pipeline.defs.whale_registry.store import (
     mark_polled,
     reactivate_whales_with_recent_trades,
 )
+from opinion_pipeline.defs.whale_trades.coverage import (
+    CoverageSummary,
+    account_wallets,
+    coverage_summary,
+)
+from opinion_pipeline.defs.whale_trades.repairs import (
+    RepairPlan,
+    plan_repairs,
+    record_failed_repairs,
+    record_repairs,
+)
 from opinion_pipeline.defs.whale_trades.store import (
     insert_trades,
     resolve_quarantined_trades,
@@ -53,15 +64,27 @@ class WhaleSyncOptions:
     inactive_poll_minutes: int = 60
     inactive_after_days: int = 90
     flush_every_wallets: int = 100
+    key_rate_per_second: float = 14.4  # the key's pacing: what the budgets are shares of
+    repair_share: float = 0.1  # of the key's requests, at most, for repairs
+    max_repairs: int = 3  # repairs of one gap before it is reported (ERROR) and left alone
+
+    @property
+    def repair_pages_per_run(self) -> int:
+        return int(self.key_rate_per_second * 60 * self.repair_share)
 
 
 @dataclass
 class WhaleSyncReport(SyncReport):
     failed_wallets: dict[str, str] = field(default_factory=dict)
     activity_new: int = 0
+    coverage: CoverageSummary | None = None
+
+    def count(self, name: str, amount: float) -> None:
+        self.extra[name] = self.extra.get(name, 0) + amount
 
 
 Fetched = tuple[Whale, WalletTrades]
+_LEDGER_COUNTS = ("gaps_found", "repairs_closed", "repairs_persisting", "repair_requests")
 
 
 def _fetch(client: Any, whale: Whale, watermark: int | None) -> WalletTrades:
@@ -94,11 +117,16 @@ def _prepare(
     return (None if rows.empty else rows), rejects, failed
 
 
-def _plan(warehouse: Warehouse, poll_minutes: int) -> tuple[dict[str, int], set[str]]:
+def _plan(
+    warehouse: Warehouse, options: WhaleSyncOptions
+) -> tuple[dict[str, int], set[str], RepairPlan]:
     with warehouse.session() as session:
         watermarks = wallet_watermarks(session)
-        skipped = inactive_wallets_not_due(session, poll_minutes)
-    return watermarks, skipped
+        skipped = inactive_wallets_not_due(session, options.inactive_poll_minutes)
+        repairs = plan_repairs(
+            session, pages_per_run=options.repair_pages_per_run, max_repairs=options.max_repairs
+        )
+    return watermarks, skipped, repairs
 
 
 class _Writer:
@@ -110,11 +138,13 @@ class _Writer:
         report: WhaleSyncReport,
         options: WhaleSyncOptions,
         run_id: str | None,
+        repairs: RepairPlan,
     ) -> None:
         self.warehouse = warehouse
         self.report = report
         self.options = options
         self.run_id = run_id
+        self.repairs = repairs
         self.written_any = False
 
     def __call__(self, batch: list[Fetched]) -> dict[str, str]:
@@ -146,10 +176,27 @@ class _Writer:
             reactivate_whales_with_recent_trades(
                 session, self.options.inactive_after_days, wallets=polled
             )
+            self._account(session, [item for item in batch if item[0].address not in failed])
         self.report.rejects.extend(rejects)
         self.report.quarantined += len(rejects)
         self.written_any = True
         return failed
+
+    def _account(self, session: Any, batch: list[Fetched]) -> None:
+        """The ledger of the wallets just written, and the outcome of the repairs among them."""
+        totals = {whale.address: f.total for whale, f in batch if f.total is not None}
+        coverage = account_wallets(session, totals)
+        repaired = {
+            whale.address: (self.repairs.wallets[whale.address], fetched.pages)
+            for whale, fetched in batch
+            if whale.address in self.repairs.wallets
+        }
+        outcomes = record_repairs(session, repaired, coverage, run_id=self.run_id)
+        new_gaps = sum(1 for c in coverage.values() if not c.complete and not c.previous_gap)
+        self.report.count("gaps_found", new_gaps)
+        self.report.count("repairs_closed", outcomes.closed)
+        self.report.count("repairs_persisting", outcomes.persisting)
+        self.report.count("repair_requests", sum(pages for _gap, pages in repaired.values()))
 
 
 def sync_whale_trades(
@@ -163,9 +210,16 @@ def sync_whale_trades(
     """Sync ``whales`` (from the registry); returns what was done, for the sync log."""
     started = time.monotonic()
     report = WhaleSyncReport()
+    report.extra.update(dict.fromkeys(_LEDGER_COUNTS, 0))
     counters = ApiCounters(client)
-    watermarks, not_due = _plan(warehouse, options.inactive_poll_minutes)
-    to_poll = [whale for whale in whales if whale.address not in not_due]
+    watermarks, not_due, repairs = _plan(warehouse, options)
+    to_poll = [
+        whale
+        for whale in whales
+        if whale.address not in not_due or whale.address in repairs.wallets
+    ]
+    if repairs.wallets:
+        log.info("repairing %d wallet(s) with a gap (full re-read)", len(repairs.wallets))
     backfill = [whale for whale in to_poll if whale.address not in watermarks]
     if backfill:
         log.info("fetching the full history of %d new whale(s)", len(backfill))
@@ -184,8 +238,12 @@ def sync_whale_trades(
 
     outcome = fan_out(
         to_poll,
-        lambda whale: _fetch(client, whale, watermarks.get(whale.address)),
-        _Writer(warehouse, report, options, run_id),
+        lambda whale: _fetch(
+            client,
+            whale,
+            None if whale.address in repairs.wallets else watermarks.get(whale.address),
+        ),
+        _Writer(warehouse, report, options, run_id, repairs),
         key=lambda whale: whale.address,
         workers=options.workers,
         flush_every_items=options.flush_every_wallets,
@@ -193,6 +251,9 @@ def sync_whale_trades(
         stop_on=RUN_WIDE_ERRORS,
     )
     report.failed_wallets.update(outcome.failed)
+    with warehouse.session() as session:
+        record_failed_repairs(session, [w for w in outcome.failed if w in repairs.wallets])
+        report.coverage = coverage_summary(session, max_repairs=options.max_repairs)
     report.extra.update(
         {
             "whales_listed": len(whales),
@@ -201,6 +262,10 @@ def sync_whale_trades(
             "whales_backfilled": len(backfill),
             "whales_failed": len(report.failed_wallets),
             "activity_new": report.activity_new,
+            "repairs_planned": len(repairs.wallets),
+            "repairs_waiting": repairs.waiting,
+            "repair_budget_requests": repairs.budget,
+            **report.coverage.numbers(),
         }
     )
     counters.apply(report)

@@ -135,3 +135,58 @@ ARCHIVED_TRADES = Table(
         Column("created_at", TIMESTAMP, f"When the trade happened {_UTC}.", nullable=False),
     ),
 )  # fmt: skip
+
+# The completeness ledger (coverage.py): per wallet, the venue's own count of its trades (the
+# ``total`` of the trades route) against what the warehouse accounts for. New tables, so no
+# migration: the catalog creates them on the next open.
+TRADE_COVERAGE = Table(
+    name="trade_coverage",
+    description="Per whale: the venue's trade count against stored + archived + quarantined.",
+    key=("wallet",),
+    columns=(
+        Column("wallet", "VARCHAR", "Whale wallet address, lowercase.", nullable=False),
+        Column("venue_total", "BIGINT",
+               "The last `total` the trades route reported: every trade the venue holds.",
+               nullable=False),
+        Column("stored", "BIGINT", "Trades of the wallet in the trades table.", nullable=False),
+        Column("archived", "BIGINT", "Trades of the wallet moved to the archive.",
+               nullable=False),
+        Column("quarantined", "BIGINT",
+               "Unresolved quarantined trade rows of the wallet (resolved ones are stored "
+               "trades and count there, once).", nullable=False),
+        Column("accounted", "BIGINT", "stored + archived + quarantined.", nullable=False),
+        Column("gap", "BIGINT",
+               "venue_total - accounted: > 0 trades missing, < 0 more accounted than the venue "
+               "holds; 0 = proven complete.", nullable=False),
+        Column("complete_through", TIMESTAMP,
+               f"Newest trade time up to which the history was last proven complete {_UTC}."),
+        Column("checked_at", TIMESTAMP, f"When the count was last compared {_UTC}.",
+               nullable=False),
+        Column("gap_since", TIMESTAMP,
+               f"When the current gap was first seen {_UTC}; NULL while complete."),
+        Column("repairs", "INTEGER", "Repairs (full re-reads) tried on the current gap.",
+               nullable=False, default="0"),
+        Column("last_repair_at", TIMESTAMP, f"When the wallet was last repaired {_UTC}."),
+        Column("last_repair_outcome", "VARCHAR",
+               "Outcome of the last repair: closed, persists, or failed (the read failed)."),
+    ),
+)  # fmt: skip
+
+TRADE_REPAIRS = Table(
+    name="trade_repairs",
+    description="Every repair of a wallet's trade history (a full re-read) and its outcome.",
+    key=("repair_key",),
+    columns=(
+        Column("repair_key", "VARCHAR", "Natural key: wallet|run id|Unix time of the write.",
+               nullable=False),
+        Column("wallet", "VARCHAR", "Whale wallet address, lowercase.", nullable=False),
+        Column("repaired_at", TIMESTAMP, f"When the repair was written {_UTC}.", nullable=False),
+        Column("run_id", "VARCHAR", "Dagster run that repaired it."),
+        Column("pages", "INTEGER", "Requests the re-read took.", nullable=False),
+        Column("gap_before", "BIGINT", "The gap the repair was for.", nullable=False),
+        Column("gap_after", "BIGINT", "The gap after the repair's write.", nullable=False),
+        Column("trades_recovered", "BIGINT", "Trades the repair stored that were missing.",
+               nullable=False),
+        Column("outcome", "VARCHAR", "closed (gap 0 now) or persists.", nullable=False),
+    ),
+)  # fmt: skip

@@ -64,4 +64,9 @@ def test_a_clean_sync_passes_every_check(instance, resources):
     result = _run(instance, resources, resources["opinion_api"])
     assert result.success
     checks = {check.check_name: check.passed for check in result.get_asset_check_evaluations()}
-    assert checks == {"payload_valid": True, "trade_keys_unique": True, "wallets_synced": True}
+    assert checks == {
+        "payload_valid": True,
+        "trade_keys_unique": True,
+        "wallets_synced": True,
+        "trades_complete": True,
+    }
