@@ -52,9 +52,13 @@ def _position(market: Market, side: int, entry: Tally, now: int) -> dict[str, in
         unrealized = value - basis
         realized = proceeds + basis - cost - fees
     return {
-        "realized": realized, "unrealized": unrealized, "capital": cost, "held": held,
-        "decided": decided, "won": won,
-    }  # fmt: skip
+        "realized": realized,
+        "unrealized": unrealized,
+        "capital": cost,
+        "held": held,
+        "decided": decided,
+        "won": won,
+    }
 
 
 def _money(units: int) -> str:
@@ -75,14 +79,19 @@ def wallet_truth(world: World, wallet: Wallet, now: int) -> dict[str, Any]:
         when = claim_time(world.seed, wallet.address, market, side) if figures["won"] else None
         is_claimed = when is not None and when <= now
         claimed += is_claimed
-        markets.append({
-            "marketId": market.market_id, "outcomeSide": side,
-            "realizedPnl": _money(int(figures["realized"])),
-            "unrealizedPnl": _money(int(figures["unrealized"])),
-            "capitalDeployed": _money(int(figures["capital"])),
-            "sharesHeld": dec_str(scaled(int(figures["held"]), 6)),
-            "decided": figures["decided"], "won": figures["won"], "claimed": is_claimed,
-        })  # fmt: skip
+        markets.append(
+            {
+                "marketId": market.market_id,
+                "outcomeSide": side,
+                "realizedPnl": _money(int(figures["realized"])),
+                "unrealizedPnl": _money(int(figures["unrealized"])),
+                "capitalDeployed": _money(int(figures["capital"])),
+                "sharesHeld": dec_str(scaled(int(figures["held"]), 6)),
+                "decided": figures["decided"],
+                "won": figures["won"],
+                "claimed": is_claimed,
+            }
+        )
     net = totals["realized"] + totals["unrealized"]
     roi = EXACT.divide(Decimal(net), Decimal(totals["capital"])) if totals["capital"] else None
     return {

@@ -47,6 +47,7 @@ ASSETS = {
     "whale_status",
     "sync_statistics",
     "run_history_archive",
+    "whale_positions",
 }
 # Assets whose data is a warehouse table: the UI's columns must be that table's.
 ASSET_TABLES = {
@@ -57,6 +58,7 @@ ASSET_TABLES = {
     "whale_stats": "whale_stats",
     "trades_archive": "archive_manifest",
     "whale_status": "whales",
+    "whale_positions": "whale_positions",
 }
 # Payload tables: their validated frames, built from real rows by the datasets' own code.
 PAYLOAD_FRAMES = {

@@ -24,8 +24,9 @@ Q18 = Decimal(1).scaleb(-18)
 
 
 def _world() -> World:
-    return World(seed=42, markets=60, wallets=12, history_days=14, start=START,
-                 clock=SimClock(START, 0))  # fmt: skip
+    return World(
+        seed=42, markets=60, wallets=12, history_days=14, start=START, clock=SimClock(START, 0)
+    )
 
 
 def _positions(world: World, address: str) -> list[dict]:
@@ -74,11 +75,17 @@ def test_positions_are_shares_bought_minus_sold_with_average_entry():
 
 def test_markets_resolve_over_time_with_winners_losers_and_some_claims():
     world = _world()
-    before = {(w.address, r["marketId"], r["outcomeSide"]): r for w in world.wallets
-              for r in _positions(world, w.address)}  # fmt: skip
+    before = {
+        (w.address, r["marketId"], r["outcomeSide"]): r
+        for w in world.wallets
+        for r in _positions(world, w.address)
+    }
     world.clock.advance(3 * DAY)
-    after = {(w.address, r["marketId"], r["outcomeSide"]): r for w in world.wallets
-             for r in _positions(world, w.address)}  # fmt: skip
+    after = {
+        (w.address, r["marketId"], r["outcomeSide"]): r
+        for w in world.wallets
+        for r in _positions(world, w.address)
+    }
     newly = [
         key
         for key, row in after.items()
@@ -124,8 +131,13 @@ def _expected(world: World, address: str) -> dict[str, object]:
             value = Decimal(rows[(market_id, side)]["currentValueInQuoteToken"])
             unrealized += value - basis
             realized += base + basis
-    return {"realized": realized, "unrealized": unrealized, "capital": capital,
-            "decided": decided, "won": won}  # fmt: skip
+    return {
+        "realized": realized,
+        "unrealized": unrealized,
+        "capital": capital,
+        "decided": decided,
+        "won": won,
+    }
 
 
 @pytest.mark.parametrize("days", [0, 2])
