@@ -48,6 +48,7 @@ ASSETS = {
     "sync_statistics",
     "run_history_archive",
     "whale_positions",
+    "position_changes",
 }
 # Assets whose data is a warehouse table: the UI's columns must be that table's.
 ASSET_TABLES = {
@@ -59,6 +60,7 @@ ASSET_TABLES = {
     "trades_archive": "archive_manifest",
     "whale_status": "whales",
     "whale_positions": "whale_positions",
+    "position_changes": "position_changes",
 }
 # Payload tables: their validated frames, built from real rows by the datasets' own code.
 PAYLOAD_FRAMES = {
