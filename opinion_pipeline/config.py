@@ -98,6 +98,20 @@ class Settings(BaseSettings):
         3, ge=1, description="repairs of one gap before the trades_complete check errors"
     )
 
+    # -- positions, PnL and skill (issue 16: whale_positions, position_changes, whale_pnl) ----
+    positions_active_minutes: int = Field(
+        15, ge=1, description="minutes between positions snapshots of a recently active whale"
+    )
+    positions_quiet_minutes: int = Field(
+        60, ge=1, description="minutes between positions snapshots of the other whales"
+    )
+    positions_active_days: int = Field(
+        7, ge=1, description="a whale with a trade this recent is 'active' for snapshots"
+    )
+    skill_min_decided: int = Field(
+        20, ge=1, description="decided positions below which a raw win rate is withheld"
+    )
+
     # -- where things are ------------------------------------------------------------------------
 
     @property

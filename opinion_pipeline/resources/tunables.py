@@ -30,6 +30,19 @@ class PipelineTunables(ConfigurableResource):
     health_thresholds_json: str = Field(
         default="{}", description="Per-table row counts the health check warns / errors above."
     )
+    # positions, PnL and skill
+    positions_active_minutes: int = Field(
+        default=15, description="Positions snapshot gap of a whale that traded recently."
+    )
+    positions_quiet_minutes: int = Field(
+        default=60, description="Positions snapshot gap of the other whales."
+    )
+    positions_active_days: int = Field(
+        default=7, description="A trade this many days old or newer makes a whale active."
+    )
+    skill_min_decided: int = Field(
+        default=20, description="Decided positions needed before a raw win rate is shown."
+    )
 
     # whale sync: completeness ledger and repairs
     trade_repair_share: float = Field(
@@ -54,6 +67,10 @@ class PipelineTunables(ConfigurableResource):
             health_thresholds_json=json.dumps(settings.thresholds(), sort_keys=True),
             trade_repair_share=settings.trade_repair_share,
             trade_repair_attempts=settings.trade_repair_attempts,
+            positions_active_minutes=settings.positions_active_minutes,
+            positions_quiet_minutes=settings.positions_quiet_minutes,
+            positions_active_days=settings.positions_active_days,
+            skill_min_decided=settings.skill_min_decided,
         )
 
     @property

@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opinion_pipeline.simulator.aggregates import LEADERBOARD_TYPES, positions
+from opinion_pipeline.simulator.aggregates import LEADERBOARD_TYPES
 from opinion_pipeline.simulator.markets import DAY, NEVER, Market, leaf_as_market, market_data
+from opinion_pipeline.simulator.positions import positions
 from opinion_pipeline.simulator.util import CHAIN_ID, dec_str, digest
 from opinion_pipeline.simulator.world import World
 
@@ -161,8 +162,9 @@ def user_trades(world: World, now: int, raw_wallet: str, query: Query) -> Answer
 
 def user_positions(world: World, now: int, raw_wallet: str, query: Query) -> Answer:
     page, limit = page_window(query)
-    _, fills = _wallet_fills(world, now, raw_wallet, query)
-    rows = positions(fills, world.leaves, now)
+    wallet, fills = _wallet_fills(world, now, raw_wallet, query)
+    address = wallet.address if wallet else ""
+    rows = positions(fills, world.leaves, now, seed=world.seed, wallet=address)
     return _listing(list(page_of(rows, page, limit)), len(rows), "position")
 
 

@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from opinion_pipeline.simulator.faults import FaultSettingsError
+from opinion_pipeline.simulator.truth_pnl import pnl_truth
 
 if TYPE_CHECKING:
     from opinion_pipeline.simulator.simulation import Simulation
@@ -89,6 +90,12 @@ def handle_control(
             if raw and wallet is None:
                 return 200, {"now": now, "trades": []}
             return 200, {"now": now, "trades": world.truth_trades(now, wallet)}
+        if route == "/_sim/truth/pnl":
+            raw = (query.get("wallet") or [""])[0]
+            wallet = world.wallet(raw) if raw else None
+            if raw and wallet is None:
+                return 200, {"now": now, "wallets": []}
+            return 200, pnl_truth(world, now, wallet)
         if route == "/_sim/wallets":
             wallets = [
                 {"address": w.address, "label": w.label, "profile": w.profile}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
+from opinion_pipeline.simulator.holdings import HoldingsBook
 from opinion_pipeline.simulator.markets import DAY, Market
 from opinion_pipeline.simulator.util import (
     CHAIN_ID,
@@ -36,7 +37,9 @@ MERGE_RATE = 0.02
 
 
 class Fill(NamedTuple):
-    """One fill. price/entry in thousandths, shares in millionths, fee in basis points."""
+    """One fill. price in thousandths, shares in millionths, fee in basis points, profit in
+    10^-18 quote units (a SELL/MERGE's price minus the wallet's average entry so far, times
+    shares; 0 on a BUY)."""
 
     created_at: int
     tx: int  # per-wallet transaction number; txHash is derived from it
@@ -46,7 +49,7 @@ class Fill(NamedTuple):
     price: int
     shares: int
     fee_bp: int
-    entry: int  # entry price of what a SELL/MERGE closes (profit); 0 on a BUY
+    profit: int
     quote_price: int  # index into QUOTE_USD_PRICES
 
 
@@ -80,6 +83,7 @@ class WalletTrades:
         self._snipes = list(snipes)  # (time, leaf index), ascending
         self._rate = TRADES_PER_HOUR[wallet.profile] / 3600.0
         self._fixed: list[int] = []
+        self._book = HoldingsBook()
         self._next_arrival = float("inf")
         if wallet.profile == "inactive":
             count = self._clock_rng.randint(3, 8)
@@ -127,6 +131,7 @@ class WalletTrades:
                 leaf = self._snipes.pop(0)[1]
                 if not self._leaves[leaf].tradeable(moment):
                     continue
+                return self._fills_at(moment, leaf, stay=True)
             else:
                 if at == fixed_at:
                     self._fixed.pop(0)
@@ -153,11 +158,22 @@ class WalletTrades:
             return self._pick(liked)
         return self._pick(active)
 
-    def _fills_at(self, moment: int, leaf: int) -> list[Fill]:
+    def _fills_at(self, moment: int, leaf: int, *, stay: bool = False) -> list[Fill]:
+        """One event's fills. A SELL or MERGE only disposes of shares the wallet holds (of the
+        chosen market, else, unless ``stay``, of another open one it holds); with nothing held
+        it is a BUY."""
         random = self._rng.random
         roll = random()
         side = 2 if roll < MERGE_RATE else (0 if roll < 0.62 else 1)
         outcome_side = 1 if random() < 0.6 else 2
+        if side:
+            held = self._book.held_in(leaf, outcome_side)
+            if held is None and not stay:
+                held = self._held_elsewhere(moment)
+            if held is None:
+                side = 0
+            else:
+                leaf, outcome_side = held
         tx, self._tx = self._tx, self._tx + 1
         market = self._leaves[leaf]
         quote_price = 0 if random() < 0.85 else self._int(1, len(QUOTE_USD_PRICES) - 1)
@@ -167,19 +183,40 @@ class WalletTrades:
         fills = []
         for _ in range(count):
             price = min(999, max(1, mid + self._int(-30, 30)))
-            entry = 0
             if side:
-                entry = min(999, max(1, price + self._pick((-1, 1)) * self._int(1, 150)))
-                if entry == price:  # a SELL/MERGE always shows a non-zero profit
-                    entry = price - 1 if price > 1 else price + 1
-            fill = Fill(
-                moment, tx, leaf, side, outcome_side, price, self._shares(),
-                fee_bp, entry, quote_price,
-            )  # fmt: skip
-            fills.append(fill)
-        if random() < TWIN_RATE:
-            fills.append(fills[-1])
+                holding = self._book.shares(leaf, outcome_side)
+                if holding <= 0:
+                    break
+                whole = random() < 0.4
+                shares = holding if whole else max(1, int(holding * (0.2 + 0.7 * random())))
+            else:
+                shares = self._shares()
+            fills.append(self._booked(moment, tx, leaf, side, outcome_side, price, shares,
+                                      fee_bp, quote_price))  # fmt: skip
+        if fills and random() < TWIN_RATE:
+            last = fills[-1]
+            if not side or self._book.shares(leaf, outcome_side) >= last.shares:
+                fills.append(self._booked(moment, tx, leaf, side, outcome_side, last.price,
+                                          last.shares, fee_bp, quote_price))  # fmt: skip
         return fills
+
+    def _booked(
+        self, moment: int, tx: int, leaf: int, side: int, outcome_side: int, price: int,
+        shares: int, fee_bp: int, quote_price: int,
+    ) -> Fill:  # fmt: skip
+        if side:
+            profit = self._book.dispose(leaf, outcome_side, price, shares)
+        else:
+            self._book.buy(leaf, outcome_side, price, shares)
+            profit = 0
+        return Fill(moment, tx, leaf, side, outcome_side, price, shares, fee_bp, profit,
+                    quote_price)  # fmt: skip
+
+    def _held_elsewhere(self, moment: int) -> tuple[int, int] | None:
+        """A (leaf, outcome side) the wallet holds shares of and can trade at ``moment``."""
+        open_now = self._active(moment)[1]
+        candidates = [key for key in self._book.open_keys() if key[0] in open_now]
+        return self._rng.choice(sorted(candidates)) if candidates else None
 
     def _shares(self) -> int:
         """Share counts in millionths; heavy wallets sometimes trade very large sizes."""
@@ -201,7 +238,7 @@ def render_fill(fill: Fill, wallet: Wallet, market: Market, seed: int) -> dict[s
     price, shares = scaled(fill.price, 3), scaled(fill.shares, 6)
     amount = EXACT.multiply(price, shares)
     fee = EXACT.multiply(amount, scaled(fill.fee_bp, 4))
-    profit = EXACT.multiply(scaled(fill.price - fill.entry, 3), shares)
+    profit = scaled(fill.profit, 18)
     quote_price = QUOTE_USD_PRICES[fill.quote_price]
     usd = EXACT.multiply(amount, EXACT.create_decimal(quote_price))
     root = market.root

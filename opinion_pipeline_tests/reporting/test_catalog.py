@@ -47,6 +47,8 @@ ASSETS = {
     "whale_status",
     "sync_statistics",
     "run_history_archive",
+    "whale_positions",
+    "position_changes",
 }
 # Assets whose data is a warehouse table: the UI's columns must be that table's.
 ASSET_TABLES = {
@@ -57,6 +59,8 @@ ASSET_TABLES = {
     "whale_stats": "whale_stats",
     "trades_archive": "archive_manifest",
     "whale_status": "whales",
+    "whale_positions": "whale_positions",
+    "position_changes": "position_changes",
 }
 # Payload tables: their validated frames, built from real rows by the datasets' own code.
 PAYLOAD_FRAMES = {
