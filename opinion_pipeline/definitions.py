@@ -14,6 +14,7 @@ import dagster as dg
 
 import opinion_pipeline.defs
 from opinion_pipeline.automation.first_run import build_first_run_sensor
+from opinion_pipeline.automation.run_workers import tagged_in_process_executor
 from opinion_pipeline.automation.sensors import SENSORS
 from opinion_pipeline.config import Settings, load_settings
 from opinion_pipeline.resources import build_resources
@@ -33,7 +34,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     shared = dg.Definitions(
         sensors=[*SENSORS, build_first_run_sensor(list(datasets.jobs or []))],
         resources=build_resources(settings),
-        executor=dg.in_process_executor,
+        executor=tagged_in_process_executor,  # in process, tagging runs with their worker
     )
     return dg.Definitions.merge(datasets, shared)
 

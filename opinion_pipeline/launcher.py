@@ -12,15 +12,12 @@ import argparse
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GRACEFUL_STOP_S = 60
 
 
 def _persisted(path: Path, make: str) -> str:
@@ -70,47 +67,6 @@ def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
     )
 
 
-def dagster_dev_command(host: str, port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "dagster", "dev",
-        "-h", host, "-p", str(port), "-w", str(ROOT / "workspace.yaml"),
-    ]  # fmt: skip
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _default_sigint() -> None:
-    """In the child: a launcher started in the background inherits SIGINT ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _run_until_stopped(command: list[str], env: dict[str, str]) -> int:
-    """Run dagster dev; on Ctrl-C or SIGTERM let it shut down before the simulator stops.
-
-    A terminal's Ctrl-C reaches the whole process group, dagster dev included; forwarding
-    SIGINT covers a launcher stopped on its own (dagster dev ignores SIGTERM). Killing it
-    outright would orphan its runs.
-    """
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=_default_sigint)
-    while True:
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-            try:
-                return process.wait(timeout=GRACEFUL_STOP_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                return process.wait()
-            except KeyboardInterrupt:
-                continue
-
-
 def main(argv: list[str] | None = None) -> int:
     from opinion_pipeline.config import SettingsError, load_settings
 
@@ -140,19 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             '  Query it:    warehouse-query "SELECT * FROM whale_stats"\n',
             flush=True,
         )
-        command = [
-            sys.executable,
-            "-m",
-            "dagster",
-            "dev",
-            "-h",
-            args.host,
-            "-p",
-            str(args.port),
-            "-w",
-            str(ROOT / "workspace.yaml"),
-        ]
-        return _run_until_stopped(command, env)
+        from opinion_pipeline.stack import run_stack  # supervised daemon, UI and code server
+
+        return run_stack(ROOT, home, env, settings, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from opinion_pipeline.automation.alerts import (
     run_failure_alert,
     send_alert,
 )
+from opinion_pipeline.automation.run_workers import build_orphaned_runs_sensor
+from opinion_pipeline.run_log.worker_death import GENERIC_FAILURE, without_oom_guess, worker_death
 
 RUN_FAILURE_SENSOR = "run_failure_alert"
 FRESHNESS_SENSOR = "freshness_alert"
@@ -49,7 +51,11 @@ def _error_line(error: Any) -> str:
 
 def failure_summary(context: dg.RunFailureSensorContext) -> str:
     """The run's failure message plus, per failed step, the error that failed it."""
-    parts = [(context.failure_event.message or "").strip()]
+    message = (context.failure_event.message or "").strip()
+    death = worker_death(context.instance, context.dagster_run.run_id)
+    if death and (not message or message == GENERIC_FAILURE):
+        message = death  # the cause, not "marked as failed from outside the execution context"
+    parts = [message]
     try:
         for event in context.get_step_failure_events():
             error = event.step_failure_data.error
@@ -78,7 +84,7 @@ def _engine_messages(instance: dg.DagsterInstance, run_id: str, limit: int = 3) 
         ).records
     except Exception:
         return []
-    return [record.event_log_entry.message for record in reversed(records)]
+    return [without_oom_guess(record.event_log_entry.message) for record in reversed(records)]
 
 
 def run_asset_keys(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
@@ -253,4 +259,8 @@ def build_freshness_alert_sensor(
 run_failure_alert_sensor = build_run_failure_alert_sensor()
 freshness_alert_sensor = build_freshness_alert_sensor()
 
-SENSORS: list[dg.SensorDefinition] = [run_failure_alert_sensor, freshness_alert_sensor]
+SENSORS: list[dg.SensorDefinition] = [
+    run_failure_alert_sensor,
+    freshness_alert_sensor,
+    build_orphaned_runs_sensor(),
+]

@@ -14,6 +14,8 @@ from typing import Any
 import dagster as dg
 from dagster import DagsterEventType
 
+from opinion_pipeline.run_log.worker_death import GENERIC_FAILURE, worker_death
+
 # Numbers the ingest assets record on every materialization (opinion_pipeline.sync.report).
 SYNC_NUMBERS = (
     "items_fetched",
@@ -139,6 +141,8 @@ def run_error(instance: dg.DagsterInstance, run_id: str) -> str | None:
             text = _error_text(data.error)
         else:
             text = event.message or ""
+            if text.strip() == GENERIC_FAILURE:  # failed from outside: which worker died of what
+                text = worker_death(instance, run_id) or text
         step = f"[{event.step_key}] " if event.step_key else ""
         return (step + text.strip())[:MAX_ERROR_CHARS]
     return None

@@ -21,6 +21,7 @@ import yaml
 from opinion_pipeline.automation.sensors import RUN_FAILURE_SENSOR
 from opinion_pipeline.definitions import defs
 from opinion_pipeline.defs.whale_trades.schedule import sync_whale_trades_job
+from opinion_pipeline.run_log.summary import summarise
 from opinion_pipeline_tests.automation import alerts_workspace
 from opinion_pipeline_tests.automation.alerts_daemon import REPO_ROOT, DaemonStack, wait_for
 from opinion_pipeline_tests.automation.alerts_fixtures import WebhookReceiver
@@ -133,7 +134,14 @@ def test_killed_run_worker_is_failed_and_the_job_runs_again(
     # With the default run launcher it is the code server that notices its child died.
     crash = f"Run execution process for {run_id} was terminated by signal 9"
     assert any(crash in message for message in stack.messages(run_id)), diagnostics(stack, run_id)
-    assert "terminated by signal 9" in failure_alert(receiver, run_id)["error"]
+    # The alert and the run summary (sync-log) name the worker and the signal, without
+    # Dagster's out-of-memory guess (the kernel log says nothing of the kind here).
+    cause = f"run worker {pid} was killed by signal 9 (SIGKILL)"
+    error = failure_alert(receiver, run_id)["error"]
+    assert error.splitlines()[0] == cause, error
+    assert "memory" not in error, error
+    record = stack.require_instance().get_run_record_by_id(run_id)
+    assert summarise(stack.require_instance(), record).error == cause
 
     # The job's one-at-a-time limit is free again: the next run starts and succeeds.
     next_id = stack.launch_nap(0)

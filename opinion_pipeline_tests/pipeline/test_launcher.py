@@ -13,7 +13,8 @@ import time
 import pytest
 import requests
 
-from opinion_pipeline.launcher import dagster_dev_command
+from opinion_pipeline.config import load_settings
+from opinion_pipeline.stack import children
 from opinion_pipeline_tests.pipeline.helpers import ROOT
 from opinion_pipeline_tests.processes import free_port
 
@@ -28,9 +29,14 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job of a script gets it
 
 
-def test_dagster_dev_binds_loopback_by_default():
-    command = dagster_dev_command("127.0.0.1", 3000)
-    assert command[command.index("-h") + 1] == "127.0.0.1"
+@pytest.mark.unit
+def test_every_process_binds_loopback_by_default(tmp_path):
+    settings = load_settings()
+    processes = children(ROOT, tmp_path / "workspace.yaml", 4000, settings.ui_host, 3000)
+    assert [child.name for child in processes] == ["code server", "daemon", "webserver"]
+    for child in processes:
+        if "-h" in child.argv:
+            assert child.argv[child.argv.index("-h") + 1] == "127.0.0.1", child.name
 
 
 @pytest.mark.timeout(240)
