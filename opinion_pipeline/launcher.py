@@ -17,6 +17,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from opinion_pipeline.config import Settings, SettingsError, load_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,7 +60,7 @@ def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
             "OPINION_LEADERBOARD_URL": simulator.leaderboard_url,
         }
     )
-    env.setdefault("OPINION_WHALES_FILE", str(ROOT / "opinion_pipeline/simulator/whales.csv"))
+    env["OPINION_MODE"] = "simulator"  # the key above is the simulator's: not real mode
     env.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home" / "simulator"))
     print(
         "\n  OPINION_API_KEY is not set: running against the Opinion API SIMULATOR (fake data)\n"
@@ -67,9 +69,60 @@ def _start_simulator(stack: ExitStack, env: dict[str, str], port: int) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    from opinion_pipeline.config import SettingsError, load_settings
+SIMULATOR_WALLETS = ROOT / "opinion_pipeline" / "simulator" / "whales.csv"
+QUERY_EXAMPLES = (
+    "warehouse-query --tables",
+    'warehouse-query "SELECT label, total_volume_usd, trade_count FROM whale_stats '
+    'ORDER BY 2 DESC LIMIT 10"',
+)
 
+
+def _settings_for(env: dict[str, str]) -> Settings:
+    """The settings the pipeline's processes will read from ``env`` (config's one reader)."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        return load_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def seed_simulator_registry(registry: Path) -> None:
+    """Simulator mode's registry starts as a copy of the simulated wallets, then is the user's."""
+    if registry.exists():
+        return
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    registry.write_text(
+        "# The whale registry of SIMULATOR mode, the one in use: edit it, the next sync reads it.\n"
+        "# Started as a copy of opinion_pipeline/simulator/whales.csv, the simulated wallets.\n"
+        + "\n".join(
+            line
+            for line in SIMULATOR_WALLETS.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("#")
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+def banner(settings: Settings, host: str, port: int) -> str:
+    """What scripts/start prints once the paths are known: every file a user may look for."""
+    queries = ("\n" + " " * 15).join(QUERY_EXAMPLES)
+    return (
+        f"  Dagster UI:  http://{host}:{port}\n"
+        f"  Mode:        {settings.effective_mode}\n"
+        f"  Instance:    {settings.dagster_home_dir}\n"
+        f"  Warehouse:   {settings.warehouse_file}\n"
+        f"  Registry:    {settings.registry_file}  (the whales tracked: edit it, the next sync "
+        "reads it)\n"
+        f"  Query it:    {queries}\n"
+        "  Sync log:    sync-log --status failed --since 24h\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()  # the one reader of the environment (config.py)
     except SettingsError as error:
@@ -88,14 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             env.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home" / "live"))
         home = Path(env["DAGSTER_HOME"])
         _prepare_home(home)
-        data_dir = env.get("OPINION_DATA_DIR", str(ROOT / "data"))
-        print(
-            f"  Dagster UI:  http://{args.host}:{args.port}\n"
-            f"  Instance:    {home}\n"
-            f"  Warehouse:   {env.get('OPINION_WAREHOUSE_PATH', data_dir + '/warehouse.duckdb')}\n"
-            '  Query it:    warehouse-query "SELECT * FROM whale_stats"\n',
-            flush=True,
-        )
+        child_settings = _settings_for(env)
+        if child_settings.effective_mode == "simulator":
+            seed_simulator_registry(child_settings.registry_file)
+        print(banner(child_settings, args.host, args.port), flush=True)
         from opinion_pipeline.stack import run_stack  # supervised daemon, UI and code server
 
         return run_stack(ROOT, home, env, settings, args.host, args.port)

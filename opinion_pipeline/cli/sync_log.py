@@ -132,9 +132,16 @@ def _count(summary: RunSummary, name: str) -> str:
     return "-" if value is None else f"{int(value):,}"
 
 
-def _first_line(text: str, width: int = 160) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
+ERROR_INDENT = " " * 6
+
+
+def error_lines(text: str) -> list[str]:
+    """The whole error, indented under its run: every bad line, every wallet and its cause."""
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return []
+    head, rest = f"{ERROR_INDENT}error: {lines[0]}", lines[1:]
+    return [head, *(f"{ERROR_INDENT}       {line}" for line in rest)]
 
 
 def _align(rows: list[list[str]], left_columns: int = 2) -> list[str]:
@@ -169,7 +176,7 @@ def render_text(found: dict[str, list[RunSummary]]) -> str:
         for summary, line in zip(summaries, lines[1:], strict=True):
             out.append("  " + line)
             if summary.error:
-                out.append(f"      error: {_first_line(summary.error)}")
+                out.extend(error_lines(summary.error))
         blocks.append("\n".join(out))
     return "\n\n".join(blocks)
 

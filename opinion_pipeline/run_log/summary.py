@@ -47,7 +47,9 @@ _FAILURE_EVENTS = {
     DagsterEventType.RESOURCE_INIT_FAILURE,
     DagsterEventType.RUN_FAILURE,
 }
-MAX_ERROR_CHARS = 2_000
+# A failed run's whole error (every wallet and cause, every bad registry line); a bound only
+# against a runaway message.
+MAX_ERROR_CHARS = 50_000
 
 
 @dataclass(frozen=True)

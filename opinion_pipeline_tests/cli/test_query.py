@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
 import time
 
+import duckdb
+import pytest
+
+from opinion_pipeline.cli import query
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
@@ -71,3 +76,43 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
     result = _query(tmp_path / "nope.duckdb", "SELECT 1")
     assert result.returncode == 2
     assert "no warehouse" in result.stderr and "run a sync first" in result.stderr
+
+
+def _money_warehouse(tmp_path) -> DuckDBWarehouse:
+    path = tmp_path / "money.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute(
+            "CREATE TABLE m AS SELECT 6763623.12::DECIMAL(38,18) AS total_volume_usd, "
+            "0.0000001::DECIMAL(38,18) AS price, 12::DECIMAL(38,18) AS shares"
+        )
+    return DuckDBWarehouse(path=str(path))
+
+
+@pytest.mark.unit
+def test_money_prints_as_plain_decimals_in_table_and_csv(tmp_path, capsys):
+    warehouse = _money_warehouse(tmp_path)
+    assert query.main(["--path", warehouse.path, "SELECT * FROM m"]) == 0
+    table = capsys.readouterr().out
+    assert "6763623.12" in table.split("\n")[1] and "0.0000001" in table
+    assert not re.search(r"\d[eE][+-]?\d", table), table
+    assert query.main(["--path", warehouse.path, "--format", "csv", "SELECT * FROM m"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "6763623.12,0.0000001,12"
+
+
+@pytest.mark.unit
+def test_default_warehouse_follows_the_mode_and_is_named_on_stderr(tmp_path, monkeypatch, capsys):
+    for name in ("OPINION_DATA_DIR", "OPINION_WAREHOUSE_PATH", "OPINION_MODE", "OPINION_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert query.main(["--tables"]) == 2
+    err = capsys.readouterr().err
+    simulator_file = tmp_path / "data" / "simulator" / "warehouse.duckdb"
+    assert f"warehouse {simulator_file} (simulator mode)" in err
+    assert f"no warehouse at {simulator_file}" in err
+    live_file = tmp_path / "data" / "warehouse.duckdb"
+    duckdb.connect(str(live_file)).close()
+    assert query.main(["--tables"]) == 2
+    assert "OPINION_MODE=live opens it" in capsys.readouterr().err  # the other mode's file
+    monkeypatch.setenv("OPINION_API_KEY", "sk-anything")
+    assert query.main(["--tables"]) == 0
+    assert f"warehouse {live_file} (live mode)" in capsys.readouterr().err

@@ -127,3 +127,32 @@ def test_clear_errors_without_dagster_home_or_with_bad_arguments(tmp_path, monke
     assert parse_since("2025-12-31", now) == datetime(2025, 12, 31, tzinfo=timezone.utc)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "nowhere"))
     assert main([]) == 2 and "no Dagster instance at" in capsys.readouterr().err
+
+
+def test_text_shows_the_whole_error_of_a_failed_run_and_json_keeps_it(
+    pipeline_env, tmp_path, monkeypatch, capsys
+):
+    """A registry with three bad lines: every line number shows, indented under the run."""
+    home = tmp_path / "home_bad_registry"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    registry = Path(pipeline_env["OPINION_WHALES_FILE"])
+    registry.write_text(
+        "address,label,tags\n0xnotanaddress,a,\n"
+        "0x1234567890abcdef1234567890abcdef12345678,,\n"
+        "0x1234567890abcdef1234567890abcdef1234567,short,\n",
+        encoding="utf-8",
+    )
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert not run_job(instance, "sync_whale_trades").success
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert main(["--job", "sync_whale_trades"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("error:"))
+    error_block = lines[start : start + 4]
+    assert "3 bad line(s)" in error_block[0]
+    for number, line in zip((2, 3, 4), error_block[1:], strict=True):
+        assert line.startswith(" " * 13 + f"line {number}:"), error_block
+    assert main(["--job", "sync_whale_trades", "--json"]) == 0
+    error = json.loads(capsys.readouterr().out)[0]["error"]
+    assert all(f"line {n}:" in error for n in (2, 3, 4)) and "3 bad line(s)" in error
