@@ -49,6 +49,8 @@ ASSETS = {
     "run_history_archive",
     "whale_positions",
     "position_changes",
+    "whale_pnl",
+    "whale_skill",
 }
 # Assets whose data is a warehouse table: the UI's columns must be that table's.
 ASSET_TABLES = {
@@ -61,6 +63,8 @@ ASSET_TABLES = {
     "whale_status": "whales",
     "whale_positions": "whale_positions",
     "position_changes": "position_changes",
+    "whale_pnl": "whale_pnl",
+    "whale_skill": "whale_skill",
 }
 # Payload tables: their validated frames, built from real rows by the datasets' own code.
 PAYLOAD_FRAMES = {
