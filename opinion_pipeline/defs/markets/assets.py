@@ -17,6 +17,7 @@ MARKETS = "markets"
 
 @dg.asset(
     name=MARKETS,
+    pool="sync_markets",  # its job's pool: one run at a time, however launched
     group_name=INGEST,
     kinds={"python", "duckdb"},
     owners=OWNERS,

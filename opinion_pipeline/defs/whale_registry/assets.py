@@ -15,6 +15,7 @@ WHALE_REGISTRY = "whale_registry"
 
 @dg.asset(
     name=WHALE_REGISTRY,
+    pool="sync_whale_trades",  # its job's pool: one run at a time, however launched
     group_name=INGEST,
     kinds={"csv", "duckdb"},
     owners=OWNERS,
