@@ -14,6 +14,7 @@ import dagster as dg
 
 import opinion_pipeline.defs
 from opinion_pipeline.automation.first_run import build_first_run_sensor
+from opinion_pipeline.automation.run_owner import run_owner_sensor
 from opinion_pipeline.automation.run_workers import tagged_in_process_executor
 from opinion_pipeline.automation.sensors import SENSORS
 from opinion_pipeline.config import Settings, load_settings
@@ -32,7 +33,11 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     datasets = load_datasets()
     shared = dg.Definitions(
-        sensors=[*SENSORS, build_first_run_sensor(list(datasets.jobs or []))],
+        sensors=[
+            *SENSORS,
+            run_owner_sensor,
+            build_first_run_sensor(list(datasets.jobs or [])),
+        ],
         resources=build_resources(settings),
         executor=tagged_in_process_executor,  # in process, tagging runs with their worker
     )

@@ -1,8 +1,11 @@
 """A sensor that fills an empty installation at once instead of waiting for each schedule.
 
-On a fresh instance the hourly stats and the daily retention would otherwise first run up to an
-hour or a day later. For each scheduled job whose assets were never materialized, this sensor
-requests one run (a run key makes it once per instance), after the job's upstream assets exist.
+On a fresh instance the hourly stats, the daily maintenance and the half-hourly health check
+would otherwise first run up to a day later, and the lineage would stay grey until then. For
+every job whose assets were never all materialized, this sensor requests one run (a run key
+makes it once per instance), as soon as the assets it reads from other jobs exist: the order
+comes from the asset graph (whale_stats after whale_trades, the archive after the trades), plus
+:data:`WAIT_FOR` for jobs that read the warehouse without declaring an asset dependency.
 """
 
 from __future__ import annotations
@@ -11,12 +14,33 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-# job -> (asset it produces, assets that must exist first)
-FIRST_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sync_markets": ("markets", ()),
-    "sync_whale_trades": ("whale_trades", ()),
-    "compute_whale_stats": ("whale_stats", ("whale_trades",)),
+# Jobs that read what the ingest jobs write without an asset dependency: on an empty warehouse
+# the health check would report "no warehouse" and the sync statistics would count nothing.
+INGEST_ASSETS = ("markets", "whale_trades")
+WAIT_FOR: dict[str, tuple[str, ...]] = {
+    "health_check": INGEST_ASSETS,
+    "compute_sync_statistics": INGEST_ASSETS,
+    "prune_run_history": INGEST_ASSETS,
 }
+
+
+def first_run_plan(
+    repository: dg.RepositoryDefinition, job_names: Sequence[str]
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """job -> (assets it materializes, assets that must exist first), for each job named."""
+    graph = repository.asset_graph
+    plan: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for name in job_names:
+        keys = set(repository.get_job(name).asset_layer.selected_asset_keys)
+        parents = {
+            parent.to_user_string()
+            for key in keys
+            for parent in graph.get(key).parent_keys
+            if parent not in keys
+        }
+        upstream = sorted(parents | set(WAIT_FOR.get(name, ())))
+        plan[name] = (tuple(sorted(key.to_user_string() for key in keys)), tuple(upstream))
+    return plan
 
 
 def _materialized(instance: dg.DagsterInstance, asset: str) -> bool:
@@ -24,20 +48,26 @@ def _materialized(instance: dg.DagsterInstance, asset: str) -> bool:
 
 
 def build_first_run_sensor(jobs: Sequence[dg.UnresolvedAssetJobDefinition]) -> dg.SensorDefinition:
-    """The sensor over ``jobs`` (those named in FIRST_RUNS), as the Definitions load them."""
-    targets = [job for job in jobs if job.name in FIRST_RUNS]
+    """The sensor over every job in ``jobs``, ordered by the asset graph it is loaded with."""
+    job_names = [job.name for job in jobs]
 
     @dg.sensor(
         name="first_run_sensor",
         minimum_interval_seconds=15,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Runs each job once on a fresh instance, so data shows within minutes.",
-        jobs=targets,
+        description=(
+            "On a fresh instance, runs every job once whose assets were never materialized, "
+            "each after the assets it reads exist, so every asset shows data within minutes."
+        ),
+        jobs=list(jobs),
     )
     def first_run_sensor(context: dg.SensorEvaluationContext):
+        if context.repository_def is None:
+            return dg.SkipReason("no repository to read the jobs' assets from")
+        plan = first_run_plan(context.repository_def, job_names)
         requests = []
-        for job_name, (asset, upstream) in FIRST_RUNS.items():
-            if _materialized(context.instance, asset):
+        for job_name, (produced, upstream) in plan.items():
+            if all(_materialized(context.instance, asset) for asset in produced):
                 continue
             if not all(_materialized(context.instance, name) for name in upstream):
                 continue

@@ -23,6 +23,7 @@ from opinion_pipeline.automation.alerts import (
     send_alert,
 )
 from opinion_pipeline.automation.run_workers import build_orphaned_runs_sensor
+from opinion_pipeline.config import Settings, load_settings
 from opinion_pipeline.run_log.worker_death import GENERIC_FAILURE, without_oom_guess, worker_death
 
 RUN_FAILURE_SENSOR = "run_failure_alert"
@@ -44,9 +45,37 @@ def _error_line(error: Any) -> str:
     root = _root_cause(error)
     message = (getattr(root, "message", "") or "").strip()
     cls_name = getattr(root, "cls_name", None)
+    prefix, sep, rest = message.partition(": ")
+    if sep and cls_name and prefix.rsplit(".", 1)[-1] == cls_name:
+        message = rest.strip()  # "dagster._core....Failure: text" -> "text"
+    if cls_name == "Failure":  # a dg.Failure's message is the description we wrote
+        return message
     if cls_name and not message.startswith(cls_name):
         message = f"{cls_name}: {message}"
     return message
+
+
+def _step_cause(failure_data: Any) -> str:
+    """A step's real cause: a ``dg.Failure``'s whole description (every wallet, every bad
+    registry line), else the innermost error's ``Class: message``."""
+    user_failure = getattr(failure_data, "user_failure_data", None)
+    if user_failure is not None and (user_failure.description or "").strip():
+        return user_failure.description.strip()
+    error = getattr(failure_data, "error", None)
+    return _error_line(error) if error is not None else ""
+
+
+def redact(text: str, settings: Settings | None = None) -> str:
+    """``text`` without the API key or the webhook URL, should an error message carry them."""
+    settings = settings or load_settings()
+    secrets = [
+        secret.get_secret_value().strip()
+        for secret in (settings.api_key, settings.alert_webhook_url)
+        if secret is not None and len(secret.get_secret_value().strip()) >= 6
+    ]
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text
 
 
 def failure_summary(context: dg.RunFailureSensorContext) -> str:
@@ -58,9 +87,9 @@ def failure_summary(context: dg.RunFailureSensorContext) -> str:
     parts = [message]
     try:
         for event in context.get_step_failure_events():
-            error = event.step_failure_data.error
-            if error is not None:
-                parts.append(f"step {event.step_key}: {_error_line(error)}")
+            cause = _step_cause(event.step_failure_data)
+            if cause:
+                parts.append(f"step {event.step_key}: {cause}")
     except Exception as exc:  # the summary is best effort; the alert itself must go out
         parts.append(f"(step errors unavailable: {type(exc).__name__})")
     run_error = getattr(context.failure_event.event_specific_data, "error", None)
@@ -118,7 +147,7 @@ def alert_run_failure(context: dg.RunFailureSensorContext) -> DeliveryResult:
         job_name=run.job_name,
         run_id=run.run_id,
         asset_keys=run_asset_keys(context.instance, run),
-        error=failure_summary(context),
+        error=redact(failure_summary(context)),
         ui_base_url=settings.ui_base_url,
         failed_at=_ended_at(context.instance, run.run_id),
     )

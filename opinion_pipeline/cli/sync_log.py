@@ -18,6 +18,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import dagster as dg
 
@@ -93,10 +94,38 @@ def open_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
+OWNER_TAG = "opinion/job"  # automation.jobs.CONCURRENCY_TAG (this CLI imports no definitions)
+
+
+def owner(run: dg.DagsterRun) -> str:
+    """The job a run belongs to: its own, or the one whose assets a UI run materialized."""
+    return run.tags.get(OWNER_TAG) or run.job_name
+
+
 def job_names(instance: dg.DagsterInstance) -> list[str]:
-    """Every job seen among the most recent runs."""
+    """Every job seen among the most recent runs (a UI run counts under its assets' job)."""
     records = instance.get_run_records(limit=SCAN_FOR_JOB_NAMES)
-    return sorted({record.dagster_run.job_name for record in records})
+    return sorted({owner(record.dagster_run) for record in records})
+
+
+def _records_of(
+    instance: dg.DagsterInstance,
+    job: str,
+    statuses: list[dg.DagsterRunStatus],
+    since: datetime | None,
+    limit: int,
+) -> list[Any]:
+    """The job's own runs and the runs tagged as its own, newest first."""
+    by_id = {}
+    for runs_filter in (
+        dg.RunsFilter(job_name=job, statuses=statuses, created_after=since),
+        dg.RunsFilter(tags={OWNER_TAG: job}, statuses=statuses, created_after=since),
+    ):
+        for record in instance.get_run_records(runs_filter, limit=limit):
+            if owner(record.dagster_run) == job:
+                by_id[record.dagster_run.run_id] = record
+    ordered = sorted(by_id.values(), key=lambda record: record.create_timestamp, reverse=True)
+    return ordered[:limit]
 
 
 def collect(
@@ -110,9 +139,7 @@ def collect(
     now = datetime.now(timezone.utc)
     found: dict[str, list[RunSummary]] = {}
     for job in jobs:
-        records = instance.get_run_records(
-            dg.RunsFilter(job_name=job, statuses=statuses, created_after=since), limit=limit
-        )
+        records = _records_of(instance, job, statuses, since, limit)
         if records:
             found[job] = [summarise(instance, record, now=now) for record in records]
     return found

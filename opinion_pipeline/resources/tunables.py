@@ -14,7 +14,10 @@ from opinion_pipeline.config import Settings, merge_health_thresholds
 class PipelineTunables(ConfigurableResource):
     """What the datasets are tuned by; every field comes from an OPINION_* variable."""
 
-    registry_file: str = Field(description="The whale registry in use (OPINION_WHALES_FILE).")
+    mode: str = Field(default="live", description="simulator or live (OPINION_MODE / the key).")
+    registry_file: str = Field(
+        description="The whale registry in use: one per mode, or OPINION_WHALES_FILE."
+    )
     archive_dir: str = Field(description="Parquet archives (OPINION_ARCHIVE_DIR).")
     whale_alert_usd: float = Field(
         default=10_000.0, description="A new trade this big joins whale_activity."
@@ -55,6 +58,7 @@ class PipelineTunables(ConfigurableResource):
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineTunables:
         return cls(
+            mode=settings.effective_mode,
             registry_file=str(settings.registry_file),
             archive_dir=str(settings.archive_root),
             whale_alert_usd=settings.whale_alert_usd,

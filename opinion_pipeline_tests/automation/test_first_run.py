@@ -1,40 +1,52 @@
-"""The first-run sensor fills an empty instance once, in dependency order."""
+"""The first-run sensor fills an empty instance once: every job, in dependency order."""
 
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
-from opinion_pipeline.automation.first_run import build_first_run_sensor
-from opinion_pipeline.definitions import load_datasets
+from opinion_pipeline.definitions import defs
 
-first_run_sensor = build_first_run_sensor(list(load_datasets().jobs or []))
+pytestmark = pytest.mark.unit
+REPOSITORY = defs.get_repository_def()
+first_run_sensor = REPOSITORY.get_sensor_def("first_run_sensor")
+JOBS = sorted(name for name in REPOSITORY.job_names if not name.startswith("__"))
+
+
+def _evaluate(instance: dg.DagsterInstance):
+    context = dg.build_sensor_context(instance=instance, repository_def=REPOSITORY)
+    return first_run_sensor.evaluate_tick(context)
 
 
 def _requested_jobs(instance: dg.DagsterInstance) -> list[str]:
-    result = first_run_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-    return sorted(request.job_name for request in result.run_requests or [])
+    return sorted(request.job_name for request in _evaluate(instance).run_requests or [])
 
 
-def _materialize(instance: dg.DagsterInstance, asset: str) -> None:
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset))
+def _materialize(instance: dg.DagsterInstance, *assets: str) -> None:
+    for asset in assets:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset))
 
 
-def test_first_run_requests_each_job_once_in_dependency_order():
+def test_first_run_requests_every_job_once_in_dependency_order():
+    assert len(JOBS) == 8
     with dg.instance_for_test() as instance:
         assert _requested_jobs(instance) == ["sync_markets", "sync_whale_trades"]
-        _materialize(instance, "whale_trades")
-        assert _requested_jobs(instance) == ["compute_whale_stats", "sync_markets"]
+        _materialize(instance, "whale_registry", "whale_trades", "whale_activity")
+        assert _requested_jobs(instance) == [
+            "cleanup_old_activity", "compute_whale_stats", "mark_inactive_whales", "sync_markets",
+        ]  # fmt: skip
         _materialize(instance, "markets")
-        _materialize(instance, "whale_stats")
-        result = first_run_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        assert set(_requested_jobs(instance)) == set(JOBS) - {"sync_markets", "sync_whale_trades"}
+        _materialize(instance, "whale_stats", "trades_archive", "whale_status", "pipeline_health",
+                     "sync_statistics", "run_history_archive")  # fmt: skip
+        result = _evaluate(instance)
         assert not result.run_requests
         assert "at least once" in result.skip_message
 
 
-def test_first_runs_carry_run_keys_so_they_happen_once():
+def test_every_job_is_covered_and_first_runs_happen_once():
     with dg.instance_for_test() as instance:
-        result = first_run_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-        assert {request.run_key for request in result.run_requests} == {
-            "first-run-sync_markets",
-            "first-run-sync_whale_trades",
-        }
+        _materialize(instance, "markets", "whale_registry", "whale_trades", "whale_activity")
+        requested = {request.run_key for request in _evaluate(instance).run_requests}
+        expected = set(JOBS) - {"sync_markets", "sync_whale_trades"}
+        assert requested == {f"first-run-{job}" for job in expected}

@@ -73,6 +73,18 @@ mutation Reexecute($params: ReexecutionParams!) {
 }
 """
 
+MATERIALIZE = """
+mutation Materialize($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+
 RUN = """
 query Run($runId: ID!) {
   runOrError(runId: $runId) {
@@ -234,6 +246,20 @@ class UIClient:
         return self.client.submit_job_execution(
             job_name, repository_location_name=self.location, repository_name=REPOSITORY
         )
+
+    def materialize(self, *assets: str) -> str:
+        """What the UI's "Materialize" button launches: ``__ASSET_JOB`` over the assets."""
+        selector = {
+            "repositoryLocationName": self.location,
+            "repositoryName": REPOSITORY,
+            "jobName": "__ASSET_JOB",
+            "assetSelection": [{"path": [asset]} for asset in assets],
+        }
+        params = {"selector": selector, "runConfigData": {}, "mode": "default"}
+        result = self.query(MATERIALIZE, {"params": params})["launchRun"]
+        if result["__typename"] != "LaunchRunSuccess":
+            raise GraphQLError(f"launchRun __ASSET_JOB {assets}: {result}")
+        return result["run"]["runId"]
 
     def run_status(self, run_id: str) -> str:
         return self.client.get_run_status(run_id).value

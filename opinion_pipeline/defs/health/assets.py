@@ -51,6 +51,7 @@ class HealthConfig(dg.Config):
 
 @dg.asset(
     name=PIPELINE_HEALTH,
+    pool="health_check",  # its job's pool: one run at a time, however launched
     group_name=MAINTENANCE,
     kinds={"duckdb", "python"},
     owners=OWNERS,

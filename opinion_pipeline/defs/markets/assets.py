@@ -17,6 +17,7 @@ MARKETS = "markets"
 
 @dg.asset(
     name=MARKETS,
+    pool="sync_markets",  # its job's pool: one run at a time, however launched
     group_name=INGEST,
     kinds={"python", "duckdb"},
     owners=OWNERS,
@@ -40,6 +41,18 @@ def markets(
 ) -> dg.MaterializeResult:
     with clear_failures():
         report = sync_markets(opinion_api, warehouse, run_id=context.run_id)
+    if report.items_fetched == 0 and report.table_rows:
+        # The venue never empties its market list: an empty answer is a failed sweep, and a
+        # materialization would make the stored markets look freshly swept.
+        raise dg.Failure(
+            description=(
+                f"the market list came back empty while the warehouse holds "
+                f"{report.table_rows} markets; nothing was updated, and markets stays as of "
+                "its last sweep. The API answered no market at all: check OPINION_API_BASE_URL "
+                "and try again later."
+            ),
+            metadata=sync_metadata(report),
+        )
     return dg.MaterializeResult(
         metadata=sync_metadata(report),
         check_results=[payload_check(MARKETS, report)],

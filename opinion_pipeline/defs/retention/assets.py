@@ -21,6 +21,7 @@ class RetentionConfig(dg.Config):
 
 @dg.asset(
     name=TRADES_ARCHIVE,
+    pool="cleanup_old_activity",  # its job's pool: one run at a time, however launched
     group_name=MAINTENANCE,
     kinds={"parquet", "duckdb"},
     owners=OWNERS,

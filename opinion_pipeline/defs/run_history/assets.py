@@ -21,6 +21,7 @@ class RunHistoryConfig(dg.Config):
 
 @dg.asset(
     name=RUN_HISTORY_ARCHIVE,
+    pool="prune_run_history",  # its job's pool: one run at a time, however launched
     group_name=MAINTENANCE,
     kinds={"parquet"},
     owners=OWNERS,

@@ -18,6 +18,7 @@ class SyncStatisticsConfig(dg.Config):
 
 @dg.asset(
     name=SYNC_STATISTICS,
+    pool="compute_sync_statistics",  # its job's pool: one run at a time, however launched
     group_name=MAINTENANCE,
     kinds={"python"},
     owners=OWNERS,

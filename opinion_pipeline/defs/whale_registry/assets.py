@@ -15,14 +15,16 @@ WHALE_REGISTRY = "whale_registry"
 
 @dg.asset(
     name=WHALE_REGISTRY,
+    pool="sync_whale_trades",  # its job's pool: one run at a time, however launched
     group_name=INGEST,
     kinds={"csv", "duckdb"},
     owners=OWNERS,
     metadata=column_schema(WHALES),
     description=(
-        "Tracked wallets, loaded from the registry file (OPINION_WHALES_FILE: address,label,tags) "
-        "at every sync. A malformed or duplicated line fails the run naming its line number. "
-        "Table: whales."
+        "Tracked wallets, loaded at every sync from the registry file in use (address,label,"
+        "tags): whales.csv in real mode, data/simulator/whales.csv in simulator mode, or "
+        "OPINION_WHALES_FILE; each materialization names it (registry_file). A malformed or "
+        "duplicated line fails the run naming its line number. Table: whales."
     ),
 )
 def whale_registry(
@@ -37,6 +39,7 @@ def whale_registry(
             "whales_added": result.added,
             "whales_removed": result.removed,
             "registry_file": str(path),
+            "registry_mode": pipeline.mode,
             "dagster/row_count": result.listed,
         }
     )

@@ -18,6 +18,7 @@ TOP_WHALES_SHOWN = 10
 
 @dg.asset(
     name=WHALE_STATS,
+    pool="compute_whale_stats",  # its job's pool: one run at a time, however launched
     group_name=ANALYTICS,
     kinds={"duckdb"},
     owners=OWNERS,

@@ -19,6 +19,7 @@ class WhaleStatusConfig(dg.Config):
 
 @dg.asset(
     name=WHALE_STATUS,
+    pool="mark_inactive_whales",  # its job's pool: one run at a time, however launched
     group_name=MAINTENANCE,
     kinds={"duckdb"},
     owners=OWNERS,

@@ -32,6 +32,7 @@ WHALE_REGISTRY = "whale_registry"
 
 
 @dg.multi_asset(
+    pool="sync_whale_trades",  # its job's pool: one run at a time, however launched
     specs=[
         dg.AssetSpec(
             WHALE_TRADES,
