@@ -49,6 +49,17 @@ DEFAULT_HEALTH_THRESHOLDS: dict[str, dict[str, int]] = {
     "whale_stats": {"warn": 10_000, "error": 100_000},
     "quarantine": {"warn": 100_000, "error": 1_000_000},
     "archive_manifest": {"warn": 10_000, "error": 100_000},
+    # positions: one snapshot row per open position per whale per snapshot (every 15-60 min)
+    "whale_positions": {"warn": 5_000_000, "error": 20_000_000},
+    "position_snapshots": {"warn": 1_000_000, "error": 5_000_000},
+    "position_changes": {"warn": 2_000_000, "error": 10_000_000},
+    "position_change_progress": {"warn": 10_000, "error": 100_000},
+    "whale_position_pnl": {"warn": 1_000_000, "error": 5_000_000},
+    "whale_pnl": {"warn": 10_000, "error": 100_000},
+    "whale_skill": {"warn": 10_000, "error": 100_000},
+    # the completeness ledger: one row per whale, one per repair
+    "trade_coverage": {"warn": 10_000, "error": 100_000},
+    "trade_repairs": {"warn": 100_000, "error": 1_000_000},
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from opinion_pipeline import launcher
+from opinion_pipeline import launcher, stack
 from opinion_pipeline.simulator.__main__ import build_parser
 from opinion_pipeline.simulator.process import SimulatorProcess
 from opinion_pipeline_tests.reliability.figures import record
@@ -78,7 +78,7 @@ def test_simulator_listens_on_loopback_only(api_key: str) -> None:
 
 
 def _launcher_command(monkeypatch, tmp_path: Path, argv: list[str], **env: str) -> list[str]:
-    """Run launcher.main() with a key set (no simulator) and capture the dagster dev command."""
+    """Run launcher.main() with a key set (no simulator) and capture the webserver command."""
     for name in list(os.environ):
         if name.startswith(("OPINION_", "DAGSTER_")):
             monkeypatch.delenv(name)
@@ -88,11 +88,16 @@ def _launcher_command(monkeypatch, tmp_path: Path, argv: list[str], **env: str) 
         monkeypatch.setenv(name, value)
     calls: list[list[str]] = []
 
-    def capture(command: list[str], env: dict[str, str]) -> int:
-        calls.append(command)
-        return 0
+    class CapturingSupervisor:
+        """Records the webserver's command line instead of starting the stack."""
 
-    monkeypatch.setattr(launcher, "_run_until_stopped", capture)
+        def __init__(self, children, **_: object) -> None:
+            calls.extend(child.argv for child in children if child.name == "webserver")
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr(stack, "Supervisor", CapturingSupervisor)
     assert launcher.main(argv) == 0
     assert len(calls) == 1
     return calls[0]
@@ -104,10 +109,10 @@ def _option(command: list[str], flag: str) -> str:
 
 def test_launcher_serves_the_ui_on_loopback_by_default(monkeypatch, tmp_path: Path) -> None:
     command = _launcher_command(monkeypatch, tmp_path, [])
-    assert command[1:4] == ["-m", "dagster", "dev"]
+    assert Path(command[0]).name == "dagster-webserver"
     assert _option(command, "-h") == "127.0.0.1"
     assert _option(command, "-p") == "3000"
-    record("exposure/launcher", default_command=" ".join(command[1:]))
+    record("exposure/launcher", default_command=" ".join([Path(command[0]).name, *command[1:]]))
 
 
 def test_launcher_binds_elsewhere_only_when_asked(monkeypatch, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from opinion_pipeline.config import SettingsError, load_settings
+from opinion_pipeline.config import DEFAULT_HEALTH_THRESHOLDS, SettingsError, load_settings
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
 from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
@@ -99,7 +99,8 @@ def test_table_sizes_pass_warn_and_error_against_thresholds(pipeline_env, instan
     assert checks["warehouse_reachable"].passed
     assert checks["api_reachable"].passed, checks["api_reachable"].description
     assert checks["table_size_trades"].passed and _value(checks["table_size_trades"], "rows") == 3
-    assert len([name for name in checks if name.startswith("table_size_")]) == 7
+    table_checks = [name for name in checks if name.startswith("table_size_")]
+    assert len(table_checks) == len(DEFAULT_HEALTH_THRESHOLDS) >= 16  # one per table
 
     monkeypatch.setenv("OPINION_HEALTH_THRESHOLDS", '{"trades": {"warn": 2, "error": 10}}')
     result = run_job(instance, JOB)
