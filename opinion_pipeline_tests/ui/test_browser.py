@@ -16,7 +16,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 GRAPH_ASSETS = ("markets", "whale_registry", "whale_trades", "whale_activity", "whale_stats",
-                "trades_archive", "pipeline_health", "whale_status", "sync_statistics")  # fmt: skip
+                "trades_archive", "pipeline_health", "whale_status", "sync_statistics",
+                "whale_positions", "position_changes")  # fmt: skip
 SETTLE_S = 1.5  # let the graph's zoom animation finish before the picture
 
 
@@ -48,13 +49,18 @@ def test_asset_lineage_graph(
     time.sleep(SETTLE_S)
     if graph_labels(browser) != set(GRAPH_ASSETS):  # a first visit shows groups collapsed
         browser.press(Keys.ALT, "e")  # "Expand all groups" (the graph menu's shortcut)
-    labels = browser.wait(
-        lambda: (found := graph_labels(browser)) == set(GRAPH_ASSETS) and found,
-        "every asset node in the graph",
-    )
+
+    def every_node_drawn() -> set[str] | None:
+        """The graph draws only the nodes in view: zoom out until every one is."""
+        found = graph_labels(browser)
+        if found == set(GRAPH_ASSETS):
+            return found
+        browser.icon_button("zoom_out").click()
+        time.sleep(SETTLE_S)
+        return None
+
+    labels = browser.wait(every_node_drawn, "every asset node in the graph")
     assert labels == set(GRAPH_ASSETS)
-    browser.icon_button("zoom_out").click()  # the whole graph in one screen
-    time.sleep(SETTLE_S)
     screenshots.save(browser, "asset-graph.png")
 
 
