@@ -132,7 +132,15 @@ def dagster_dev_command(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+STOP_REQUESTED = False  # set by Ctrl-C / SIGTERM: what dagster dev exits with then is a normal stop
+# `dagster dev` warns on every start that `dg dev` supersedes it; scripts/start wraps it on
+# purpose (one command, the simulator, the right instance), so the user can do nothing about it.
+QUIET_WARNINGS = "ignore:Function `dev_command` is superseded"
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    global STOP_REQUESTED
+    STOP_REQUESTED = True
     raise KeyboardInterrupt
 
 
@@ -201,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
             "-w",
             str(ROOT / "workspace.yaml"),
         ]
-        return _run_until_stopped(command, env)
+        warnings = [w for w in (env.get("PYTHONWARNINGS"), QUIET_WARNINGS) if w]
+        env["PYTHONWARNINGS"] = ",".join(warnings)
+        code = _run_until_stopped(command, env)
+        # Ctrl-C is a normal stop: dagster dev then exits 1 after printing "Aborted!".
+        return 0 if STOP_REQUESTED and code in (0, 1, 130, -signal.SIGINT) else code
 
 
 if __name__ == "__main__":
