@@ -114,6 +114,7 @@ def test_ctrl_c_is_a_normal_stop_and_the_banner_names_every_file(tmp_path):
         assert f"Registry:    {registry}" in output
         assert f"Warehouse:   {tmp_path / 'data' / 'warehouse.duckdb'}" in output
         assert "warehouse-query --tables" in output
+        assert f"Alert links: http://127.0.0.1:{ui_port}/runs/" in output  # follows --port
         assert registry.exists() and registry.read_text().count("\n0x") == 30
         assert "SupersessionWarning" not in output, "the dagster dev notice is filtered"
         os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
