@@ -119,6 +119,7 @@ def banner(settings: Settings, host: str, port: int) -> str:
         "reads it)\n"
         f"  Query it:    {queries}\n"
         "  Sync log:    sync-log --status failed --since 24h\n"
+        f"  Alert links: {settings.alert_links_base_url}/runs/<run id>\n"
     )
 
 
@@ -141,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             env.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home" / "live"))
         home = Path(env["DAGSTER_HOME"])
         _prepare_home(home)
+        # What the UI is served on, for the pipeline too: alert links follow --port / --host.
+        env.update(OPINION_UI_HOST=args.host, OPINION_UI_PORT=str(args.port))
         child_settings = _settings_for(env)
         if child_settings.effective_mode == "simulator":
             seed_simulator_registry(child_settings.registry_file)

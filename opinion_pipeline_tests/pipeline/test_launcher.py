@@ -87,3 +87,45 @@ def test_background_launcher_serves_the_simulator_and_stops_cleanly_on_sigterm(t
         if launcher.poll() is None:
             launcher.kill()
         log.close()
+
+
+@pytest.mark.timeout(240)
+def test_ctrl_c_is_a_normal_stop_and_the_banner_names_every_file(tmp_path):
+    """As in a terminal: the launcher leads its process group and Ctrl-C reaches all of it."""
+    ui_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPINION_", "DAGSTER_"))}
+    env.update(
+        OPINION_DATA_DIR=str(tmp_path / "data"),
+        DAGSTER_HOME=str(tmp_path / "home"),
+        OPINION_RATE_LIMIT_DIR=str(tmp_path / "limiter"),
+    )
+    log = open(tmp_path / "launcher.log", "w+")  # noqa: SIM115 - read after the process ends
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "opinion_pipeline.launcher", "--port", str(ui_port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{ui_port}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(1)
+        else:
+            pytest.fail("no UI in time:\n" + (tmp_path / "launcher.log").read_text())
+        registry = tmp_path / "data" / "whales.csv"
+        output = (tmp_path / "launcher.log").read_text()
+        assert "Mode:        simulator" in output
+        assert f"Registry:    {registry}" in output
+        assert f"Warehouse:   {tmp_path / 'data' / 'warehouse.duckdb'}" in output
+        assert "warehouse-query --tables" in output
+        assert f"Alert links: http://127.0.0.1:{ui_port}/runs/" in output  # follows --port
+        assert registry.exists() and registry.read_text().count("\n0x") == 30
+        assert "SupersessionWarning" not in output, "the dagster dev notice is filtered"
+        os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        assert launcher.wait(timeout=90) == 0, (tmp_path / "launcher.log").read_text()[-2000:]
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+        log.close()
