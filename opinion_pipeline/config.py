@@ -122,6 +122,21 @@ class Settings(BaseSettings):
     skill_min_decided: int = Field(
         20, ge=1, description="decided positions below which a raw win rate is withheld"
     )
+    # -- whale discovery (defs/whale_candidates; UNOFFICIAL web-app routes) ----------------------
+    discovery: Literal["auto", "on", "off"] = Field(
+        "auto", description="auto: on against the simulator, off with a real key (unofficial)"
+    )
+    discovery_leaderboard: bool = Field(True, description="use the UNOFFICIAL leaderboard")
+    discovery_holders: bool = Field(True, description="use the UNOFFICIAL market holders")
+    discovery_leaderboard_refresh_minutes: int = Field(60, ge=1)
+    discovery_holders_refresh_minutes: int = Field(60, ge=1)
+    discovery_holder_requests: int = Field(20, ge=0, le=2000, description="per discovery run")
+    discovery_drop_days: int = Field(14, ge=1)
+    admit_boards: str = Field("volume:30,profit:30,volume:0,profit:0", description="type:days")
+    admit_top_n: int = Field(25, ge=0, le=100)
+    admit_min_ranking_value: float = Field(1000.0, ge=0)
+    admit_min_holding_usd: float = Field(5000.0, ge=0)
+    max_tracked_whales: int = Field(500, ge=1)
 
     # -- where things are ------------------------------------------------------------------------
 
@@ -183,6 +198,14 @@ class Settings(BaseSettings):
         host = "127.0.0.1" if self.ui_host in ("0.0.0.0", "::", "") else self.ui_host
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.ui_port}"
+
+    @property
+    def discovery_on(self) -> bool:
+        """Discovery runs: OPINION_DISCOVERY on, or auto in simulator mode (UNOFFICIAL routes
+        are off by default against the real API)."""
+        if self.discovery == "auto":
+            return self.effective_mode == "simulator"
+        return self.discovery == "on"
 
     def thresholds(self) -> dict[str, dict[str, int]]:
         """OPINION_HEALTH_THRESHOLDS merged over :data:`DEFAULT_HEALTH_THRESHOLDS`."""

@@ -12,10 +12,11 @@ from typing import Any
 
 from opinion_pipeline.config import Settings
 from opinion_pipeline.opinion_api import OpinionAPI
+from opinion_pipeline.resources.discovery import DiscoveryTunables
 from opinion_pipeline.resources.tunables import PipelineTunables
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 
-__all__ = ["PipelineTunables", "build_resources"]
+__all__ = ["DiscoveryTunables", "PipelineTunables", "build_resources"]
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
@@ -24,4 +25,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "api_probe": OpinionAPI.from_settings(settings, check_key_at_start=False),
         "warehouse": DuckDBWarehouse(path=str(settings.warehouse_file)),
         "pipeline": PipelineTunables.from_settings(settings),
+        "discovery": DiscoveryTunables.from_settings(settings),
     }

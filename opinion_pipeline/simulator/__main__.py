@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=42, help="world seed (default 42)")
     add("--markets", type=int, default=60, help="top-level markets (default 60)")
     add("--wallets", type=int, default=30, help="simulated wallets (default 30)")
+    add(
+        "--traders",
+        type=int,
+        default=2000,
+        help="ordinary untracked traders (default 2000) the leaderboard and holders rank",
+    )
     add("--history-days", type=float, default=14.0, help="trade history of active wallets")
     add("--clock-speed", type=float, default=1.0, help="simulated s per real s; 0 freezes time")
     add("--start-time", type=int, help="simulated start, epoch seconds (default: now)")
@@ -68,8 +74,8 @@ def _initial_faults(parser: argparse.ArgumentParser, raw: str) -> dict[str, Any]
 
 
 def _check_counts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.markets < 1 or args.wallets < 0 or args.history_days < 0:
-        parser.error("--markets must be >= 1, --wallets and --history-days >= 0")
+    if args.markets < 1 or args.wallets < 0 or args.history_days < 0 or args.traders < 0:
+        parser.error("--markets must be >= 1, --wallets, --traders and --history-days >= 0")
     if args.clock_speed < 0 or args.rate_limit < 0:
         parser.error("--clock-speed and --rate-limit must be >= 0")
 
@@ -91,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         markets=args.markets,
         wallets=args.wallets,
+        traders=args.traders,
         history_days=args.history_days,
         start=args.world_start if args.world_start is not None else start,
         clock=clock,
@@ -115,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Opinion API simulator serving http://{host}:{port}/openapi", flush=True)
     simulation.note(
         f"seed={args.seed} markets={len(world.markets)} wallets={len(world.wallets)} "
+        f"traders={len(world.traders)} "
         f"start={start} speed={args.clock_speed} rate_limit={args.rate_limit}/s faults={faults}"
     )
     try:

@@ -11,17 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opinion_pipeline.simulator.aggregates import LEADERBOARD_TYPES
+from opinion_pipeline.simulator.holders import HOLDERS_PATTERN, HOLDERS_ROUTE, holder_page
+from opinion_pipeline.simulator.holders import MAX_LIMIT as HOLDERS_MAX
+from opinion_pipeline.simulator.leaderboard import LEADERBOARD_PATH, leaderboard_rows
 from opinion_pipeline.simulator.markets import DAY, NEVER, Market, leaf_as_market, market_data
 from opinion_pipeline.simulator.positions import positions
-from opinion_pipeline.simulator.util import CHAIN_ID, dec_str, digest
+from opinion_pipeline.simulator.util import CHAIN_ID
 from opinion_pipeline.simulator.world import World
 
 MAX_LIMIT = 20
-LEADERBOARD_MAX = 100
-LEADERBOARD_PATH = "/api/bsc/api/v2/leaderboard"
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-PERIODS = (0, 1, 7, 30)
 STATUS_FILTERS = {"activated": 2, "resolved": 4}
 
 Query = dict[str, list[str]]
@@ -170,30 +169,17 @@ def user_positions(world: World, now: int, raw_wallet: str, query: Query) -> Ans
 
 def leaderboard(world: World, now: int, query: Query) -> Answer:
     """Unofficial route: wallets ranked by volume, profit or points over a period in days."""
-    limit = min(int_param(query, "limit", LEADERBOARD_MAX, minimum=1), LEADERBOARD_MAX)
-    data_type = (query.get("dataType") or ["volume"])[0] or "volume"
-    if data_type not in LEADERBOARD_TYPES:
-        raise ApiError(400, "invalid parameter dataType: use volume, profit or points")
-    period = int_param(query, "period", 0)
-    if period not in PERIODS:
-        raise ApiError(400, "invalid parameter period: use 0, 1, 7 or 30")
-    ranked = [] if other_chain(query) else world.leaderboard(now, data_type, period)
-    rows = []
-    for wallet, value in ranked[:limit]:
-        shade = int(digest(world.seed, "leaderboard", wallet.address)[:8], 16)
-        shown = {0: "", 1: "0"}.get(shade % 10, dec_str(value))  # the live quirk: "" or "0"
-        avatar = f"https://static.sim.invalid/avatar/{shade % 97}.png" if shade % 4 else ""
-        row: dict[str, Any] = {
-            "walletAddress": wallet.address,
-            "userName": wallet.label,
-            "avatar": avatar,
-            "rankingValue": shown,
-        }
-        if shade % 3 == 0:
-            row["xUsername"] = f"sim_x_{wallet.index}"
-            row["xUserId"] = str(10**17 + shade)
-        rows.append(row)
+    rows = leaderboard_rows(world, now, query, lambda text: ApiError(400, text), other_chain(query))
     return Answer({"list": rows}, rows="leaderboard")
+
+
+def market_holders(world: World, now: int, raw_id: str, query: Query) -> Answer:
+    """Unofficial route: a market's holders of one side (simulator/holders.py)."""
+    page, limit = page_window(query, maximum=HOLDERS_MAX)
+    result = holder_page(
+        world, now, raw_id, query, ApiError, page=page, limit=limit, other_chain=other_chain(query)
+    )
+    return Answer(result, rows="holder")
 
 
 ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -203,6 +189,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/openapi/trade/user/([^/]+)$"), "/openapi/trade/user/{wallet}"),
     (re.compile(r"^/openapi/positions/user/([^/]+)$"), "/openapi/positions/user/{wallet}"),
     (re.compile(r"^" + re.escape(LEADERBOARD_PATH) + r"$"), LEADERBOARD_PATH),
+    (HOLDERS_PATTERN, HOLDERS_ROUTE),
 )
 
 
@@ -230,4 +217,6 @@ def answer(world: World, route: str, params: tuple[str, ...], query: Query) -> A
         return user_positions(world, now, params[0], query)
     if route == LEADERBOARD_PATH:
         return leaderboard(world, now, query)
+    if route == HOLDERS_ROUTE:
+        return market_holders(world, now, params[0], query)
     raise ApiError(404, "no such route")

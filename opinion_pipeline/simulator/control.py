@@ -10,6 +10,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from opinion_pipeline.simulator.faults import FaultSettingsError
+from opinion_pipeline.simulator.holders import truth_holders
+from opinion_pipeline.simulator.leaderboard import truth_leaderboard
 from opinion_pipeline.simulator.truth_pnl import pnl_truth
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ def _info(sim: Simulation) -> dict[str, Any]:
         "start_time": world.start,
         "markets": len(world.markets),
         "wallets": len(world.wallets),
+        "traders": len(world.traders),
         "history_days": world.history_days,
         "rate_limit": sim.limiter.rate,
         "clock": world.clock.snapshot(),
@@ -84,6 +87,16 @@ def handle_control(
             return 200, _info(sim)
         if route == "/_sim/truth/markets":
             return 200, {"now": now, "markets": world.truth_markets(now)}
+        if route == "/_sim/truth/leaderboard":
+            return 200, truth_leaderboard(world, now, query)
+        if route == "/_sim/truth/holders":
+            return 200, truth_holders(world, now, query)
+        if route == "/_sim/traders":
+            rows = [
+                {"address": w.address, "label": w.label, "profile": w.profile}
+                for w in world.traders
+            ]
+            return 200, {"traders": rows}
         if route == "/_sim/truth/trades":
             raw = (query.get("wallet") or [""])[0]
             wallet = world.wallet(raw) if raw else None

@@ -19,6 +19,7 @@ from opinion_pipeline.simulator.util import EXACT, dec_str
 
 ENVELOPES = ("errno", "code", "alternate")
 SIDE_CASES = ("upper", "title", "mixed")
+UNOFFICIAL_STATES = ("up", "gone", "html")  # the web-app routes: served, 404, an HTML page
 RATES = ("error_rate", "drop_rate", "truncate_rate", "malformed_rate", "errno_rate")
 ERROR_STATUSES = (500, 502, 503)
 USD_SCALE = Decimal(10) ** 18
@@ -43,6 +44,7 @@ class FaultSettings:
     usd_amount_scaled: bool = False  # usdAmount x 10^18
     null_empty_list: bool = False  # an empty list comes back as null
     refuse_region: bool = False  # every API request: HTTP 200, errno 10403 "Invalid area"
+    unofficial_routes: str = "up"  # up | gone (leaderboard and holders answer 404) | html
 
     def with_update(self, update: dict[str, Any]) -> FaultSettings:
         """A copy with ``update`` merged in; ``{"reset": true}`` starts from the defaults."""
@@ -66,7 +68,9 @@ def _checked(name: str, value: Any, default: Any) -> Any:
             raise FaultSettingsError(f"{name} must be true or false")
         return value
     if isinstance(default, str):
-        allowed = ENVELOPES if name == "envelope" else SIDE_CASES
+        allowed = {"envelope": ENVELOPES, "unofficial_routes": UNOFFICIAL_STATES}.get(
+            name, SIDE_CASES
+        )
         if value not in allowed:
             raise FaultSettingsError(f"{name} must be one of {', '.join(allowed)}")
         return value
@@ -136,7 +140,11 @@ CORRUPTIONS: dict[str, tuple[Corruption, ...]] = {
     ),
     "leaderboard": (
         _set("walletAddress", "0x123"), _drop("walletAddress"), _negate("rankingValue"),
-        _set("rankingValue", 12.5),
+        _set("rankingValue", 12.5), _set("rankingValue", "lots"),
+    ),
+    "holder": (
+        _set("walletAddress", "0x123"), _drop("walletAddress"), _set("sharesAmount", "lots"),
+        _set("sharesAmount", -5.0),
     ),
 }  # fmt: skip
 

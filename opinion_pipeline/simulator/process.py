@@ -68,6 +68,20 @@ class SimulatorControl:
     def wallets(self) -> list[dict[str, Any]]:
         return self._call("GET", "wallets")["wallets"]
 
+    def traders(self) -> list[dict[str, Any]]:
+        """The untracked population (address, label, profile retail|big)."""
+        return self._call("GET", "traders")["traders"]
+
+    def truth_leaderboard(self, data_type: str, period: int) -> list[dict[str, Any]]:
+        """One board's true ranking (rank, walletAddress, profile, value), every wallet."""
+        route = f"truth/leaderboard?dataType={data_type}&period={period}"
+        return self._call("GET", route)["boards"][0]["ranking"]
+
+    def truth_holders(self, market_id: int | None = None) -> list[dict[str, Any]]:
+        """Exact holders per leaf market and side ({marketId, holders: {yes, no}})."""
+        route = f"truth/holders?marketId={market_id}" if market_id else "truth/holders"
+        return self._call("GET", route)["markets"]
+
     def counters(self) -> dict[str, Any]:
         return self._call("GET", "counters")
 
@@ -104,6 +118,7 @@ class SimulatorProcess(SimulatorControl):
         seed: int = 42,
         markets: int = 60,
         wallets: int = 30,
+        traders: int | None = None,
         history_days: float = 14.0,
         clock_speed: float = 1.0,
         start_time: int | None = None,
@@ -122,6 +137,8 @@ class SimulatorProcess(SimulatorControl):
             "--wallets", str(wallets), "--history-days", str(history_days),
             "--clock-speed", str(clock_speed), "--rate-limit", str(rate_limit),
         ]  # fmt: skip
+        if traders is not None:
+            self.args += ["--traders", str(traders)]
         if start_time is not None:
             self.args += ["--start-time", str(start_time)]
         if world_start is not None:

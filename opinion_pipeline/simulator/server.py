@@ -18,13 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from opinion_pipeline.simulator.api import LEADERBOARD_PATH, ApiError, answer, match_route
+from opinion_pipeline.simulator.api import ApiError, answer, match_route
 from opinion_pipeline.simulator.control import handle_control
 from opinion_pipeline.simulator.faults import FaultSettings, envelope
 from opinion_pipeline.simulator.simulation import Simulation
 from opinion_pipeline.simulator.util import fingerprint
 
 ERROR_MESSAGES = {500: "internal server error", 502: "bad gateway", 503: "service unavailable"}
+WEBAPP_PREFIX = "/api/bsc/api/v2/"  # the UNOFFICIAL web-app routes (leaderboard, holders)
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>Opinion</title></head><body></body></html>"
 
 
 class SimulatorServer(ThreadingHTTPServer):
@@ -68,7 +70,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path == "/_sim" or parts.path.startswith("/_sim/"):
             sim = self.server.simulation
             self._send_json(*handle_control(sim, method, parts.path, query, body))
-        elif parts.path.startswith("/openapi") or parts.path.rstrip("/") == LEADERBOARD_PATH:
+        elif parts.path.startswith(("/openapi", WEBAPP_PREFIX)):
             if method != "GET":
                 self._send_json(405, envelope("errno", 405, "method not allowed", None))
             else:
@@ -118,6 +120,8 @@ class Handler(BaseHTTPRequestHandler):
             if not limited:
                 count("burst_429")
             return fail(429, "too many requests", {"Retry-After": "1"})
+        if path.startswith(WEBAPP_PREFIX) and self._unofficial_fault(count):
+            return None
         plan = sim.faults.plan()
         if plan.settings.refuse_region:  # as the venue answers some regions (US IP addresses)
             count("region_refused")
@@ -155,6 +159,23 @@ class Handler(BaseHTTPRequestHandler):
             count("ok")
         self._send_json(200, envelope(style, 0, "success", payload), cut=plan.truncate)
         return None
+
+    def _unofficial_fault(self, count: Callable[[str, int], None]) -> bool:
+        """The web-app routes vanished (404) or answer the web app's HTML: True if answered."""
+        state = self.server.simulation.faults.get().get("unofficial_routes", "up")
+        if state == "up":
+            return False
+        if state == "gone":
+            count("not_found", 1)
+            self._send_json(404, {"error": "not found"})
+            return True
+        count("ok", 1)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(HTML_PAGE)))
+        self.end_headers()
+        self.wfile.write(HTML_PAGE)
+        return True
 
     def _shaped(
         self,

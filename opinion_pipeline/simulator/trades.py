@@ -220,7 +220,7 @@ class WalletTrades:
 
     def _shares(self) -> int:
         """Share counts in millionths; heavy wallets sometimes trade very large sizes."""
-        if self.wallet.profile == "light":
+        if self.wallet.profile in ("light", "retail"):
             whole = self._int(5, 500)
         else:
             tier = self._rng.random()

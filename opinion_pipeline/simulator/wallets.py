@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from opinion_pipeline.simulator.util import hex_id, seeded_rng
 
 PROFILES = ("heavy", "light", "inactive")
-TRADES_PER_HOUR = {"heavy": 4.0, "light": 0.2, "inactive": 0.0}
+TRADER_PROFILES = ("retail", "big")  # the untracked population discovery searches
+TRADES_PER_HOUR = {"heavy": 4.0, "light": 0.2, "inactive": 0.0, "retail": 0.03, "big": 1.5}
+BIG_TRADER_SHARE = 0.03
 CSV_COMMENT = (
     "# The Opinion API simulator's wallets (seed {seed}, {count} wallets), for tests and demos.\n"
     "# With a real API key, use your own whales file instead of this one.\n"
@@ -52,6 +54,27 @@ def build_wallets(seed: int, count: int) -> list[Wallet]:
             )
         )
     return wallets
+
+
+def build_traders(seed: int, count: int, first_index: int) -> list[Wallet]:
+    """Ordinary traders beyond the tracked wallets: most retail (rare, small trades), a
+    heavy-tailed few big (frequent trades with heavy-profile sizes). Indexes follow the wallets'."""
+    rng = seeded_rng(seed, "traders")
+    traders = []
+    numbers = dict.fromkeys(TRADER_PROFILES, 0)
+    width = max(4, len(str(count)))
+    for offset in range(count):
+        profile = "big" if rng.random() < BIG_TRADER_SHARE else "retail"
+        numbers[profile] += 1
+        traders.append(
+            Wallet(
+                index=first_index + offset,
+                address=hex_id(40, seed, "trader", offset),
+                label=f"sim-{profile}-{numbers[profile]:0{width}d}",
+                profile=profile,
+            )
+        )
+    return traders
 
 
 def whales_csv(wallets: list[Wallet], *, seed: int) -> str:

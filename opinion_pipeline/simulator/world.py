@@ -17,7 +17,7 @@ from opinion_pipeline.simulator.clock import SimClock
 from opinion_pipeline.simulator.markets import DAY, HOUR, Market, build_markets, market_data
 from opinion_pipeline.simulator.trades import Fill, WalletTrades, render_fill
 from opinion_pipeline.simulator.util import seeded_rng
-from opinion_pipeline.simulator.wallets import Wallet, build_wallets
+from opinion_pipeline.simulator.wallets import Wallet, build_traders, build_wallets
 
 ACTIVE_CACHE_LIMIT = 100_000  # hour buckets remembered (about 11 years)
 
@@ -31,6 +31,7 @@ class World:
         seed: int = 42,
         markets: int = 60,
         wallets: int = 30,
+        traders: int = 0,
         history_days: float = 14.0,
         start: int,
         clock: SimClock,
@@ -47,7 +48,9 @@ class World:
         self.leaves: list[Market] = [leaf for market in self.markets for leaf in market.leaves()]
         self._leaf_index = {leaf.market_id: index for index, leaf in enumerate(self.leaves)}
         self.wallets = build_wallets(seed, wallets)
-        self.by_address = {wallet.address: wallet for wallet in self.wallets}
+        self.traders = build_traders(seed, traders, first_index=len(self.wallets))
+        self.population = [*self.wallets, *self.traders]  # everyone who trades
+        self.by_address = {wallet.address: wallet for wallet in self.population}
         self._snipes = self._plan_snipes()
         self._stores: dict[str, WalletTrades] = {}
         self._lock = threading.Lock()
@@ -147,10 +150,11 @@ class World:
         return rows
 
     def leaderboard(self, now: int, data_type: str, period: int) -> list[tuple[Wallet, Decimal]]:
-        """(wallet, value) for wallets with trades in the period, best first."""
+        """(wallet, value) for wallets with trades in the period, best first (the true ranking:
+        every trading wallet, tracked or not)."""
         since = now - period * DAY if period else 0
         ranked = []
-        for wallet in self.wallets:
+        for wallet in self.population:
             fills = self.fills(wallet, now)
             if any(fill.created_at >= since for fill in fills):
                 ranked.append((wallet, leaderboard_value(fills, since, data_type)))

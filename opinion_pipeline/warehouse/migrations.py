@@ -61,9 +61,21 @@ def _quarantine_resolution(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS resolved_to VARCHAR")
 
 
+def _whale_provenance(conn: duckdb.DuckDBPyConnection) -> None:
+    """v4: whales record where they came from (registry file or discovery) and when they were
+    admitted; a discovered whale can be marked dropped. Existing whales all came from the file."""
+    conn.execute("ALTER TABLE whales ADD COLUMN IF NOT EXISTS source VARCHAR DEFAULT 'registry'")
+    conn.execute("UPDATE whales SET source = 'registry' WHERE source IS NULL")
+    conn.execute("ALTER TABLE whales ALTER COLUMN source SET NOT NULL")
+    conn.execute("ALTER TABLE whales ADD COLUMN IF NOT EXISTS admitted_at TIMESTAMPTZ")
+    conn.execute("UPDATE whales SET admitted_at = first_listed_at WHERE admitted_at IS NULL")
+    conn.execute("ALTER TABLE whales ADD COLUMN IF NOT EXISTS discovery_dropped_at TIMESTAMPTZ")
+
+
 STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     2: _trades_without_primary_key,
     3: _quarantine_resolution,
+    4: _whale_provenance,
 }
 
 

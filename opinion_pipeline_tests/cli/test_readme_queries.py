@@ -56,9 +56,7 @@ def project_root(tmp_path_factory, simulator, api_key):
     root = tmp_path_factory.mktemp("project")
     data = root / "data" / "simulator"
     data.mkdir(parents=True)
-    whales = ["address,label,tags"] + [
-        f"{w['address']},{w['label']}," for w in simulator.wallets()
-    ]
+    whales = ["address,label,tags"] + [f"{w['address']},{w['label']}," for w in simulator.wallets()]
     (data / "whales.csv").write_text("\n".join(whales) + "\n", encoding="utf-8")
     env = {
         "OPINION_API_KEY": api_key,

@@ -130,7 +130,7 @@ def test_positions_and_leaderboard(sim: SimulatorProcess, heavy: str, api) -> No
     board = api.unofficial_leaderboard(data_type="volume", period=0, limit=5)
     assert 0 < len(board) <= 5 and all("walletAddress" in row for row in board)
     assert {row["walletAddress"] for row in api.unofficial_leaderboard("profit", 7)} <= {
-        w["address"] for w in sim.wallets()
+        w["address"] for w in sim.wallets() + sim.traders()
     }
 
 

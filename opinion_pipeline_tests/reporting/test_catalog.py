@@ -39,6 +39,7 @@ GROUPS = {"ingest", "analytics", "maintenance"}
 ASSETS = {
     "markets",
     "whale_registry",
+    "whale_candidates",
     "whale_trades",
     "whale_activity",
     "whale_stats",

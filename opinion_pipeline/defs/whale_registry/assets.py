@@ -20,11 +20,14 @@ WHALE_REGISTRY = "whale_registry"
     kinds={"csv", "duckdb"},
     owners=OWNERS,
     metadata=column_schema(WHALES),
+    deps=["whale_candidates"],
     description=(
-        "Tracked wallets, loaded at every sync from the registry file in use (address,label,"
-        "tags): whales.csv in real mode, data/simulator/whales.csv in simulator mode, or "
-        "OPINION_WHALES_FILE; each materialization names it (registry_file). A malformed or "
-        "duplicated line fails the run naming its line number. Table: whales."
+        "The tracked universe, loaded at every sync: the wallets of the registry file in use "
+        "(address,label,tags: whales.csv in real mode, data/simulator/whales.csv in simulator "
+        "mode, or OPINION_WHALES_FILE; each materialization names it in registry_file), always "
+        "tracked, a line tagged 'exclude' keeps an address out; plus the whales discovery "
+        "admitted (whale_candidates, UNOFFICIAL sources), each with its source and admission "
+        "time. A malformed or duplicated line fails the run naming its line number. Table: whales."
     ),
 )
 def whale_registry(
@@ -32,14 +35,19 @@ def whale_registry(
 ) -> dg.MaterializeResult:
     path = pipeline.registry_path
     with clear_failures():
-        result = sync_whale_registry(warehouse, path)
+        result, merged = sync_whale_registry(warehouse, path)
     return dg.MaterializeResult(
         metadata={
             "whales_listed": result.listed,
             "whales_added": result.added,
             "whales_removed": result.removed,
+            "whales_excluded": result.excluded,
+            "discovered_added": merged.discovered_added,
+            "discovered_dropped": merged.discovered_dropped,
+            "discovered_restored": merged.discovered_restored,
+            "discovered_tracked": merged.discovered_tracked,
             "registry_file": str(path),
             "registry_mode": pipeline.mode,
-            "dagster/row_count": result.listed,
+            "dagster/row_count": result.listed + merged.discovered_tracked,
         }
     )

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 
 from opinion_pipeline.defs.whale_registry.registry_file import Whale
-from opinion_pipeline.defs.whale_registry.tables import WHALES
+from opinion_pipeline.defs.whale_registry.tables import REGISTRY_EXCLUSIONS, WHALES
 from opinion_pipeline.warehouse.port import NOW, WarehouseSession
+
+EXCLUDE_TAG = "exclude"  # a registry line with this tag keeps its address out of the universe
 
 
 @dataclass(frozen=True)
@@ -18,14 +20,19 @@ class RegistrySync:
     listed: int
     added: int
     removed: int
+    excluded: int = 0
 
 
 def _ago(**delta: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(**delta)
 
 
-def sync_registry(session: WarehouseSession, whales: Sequence[Whale]) -> RegistrySync:
-    """Upsert the registry's whales; whales no longer listed keep their rows, flagged unlisted."""
+def sync_registry(session: WarehouseSession, entries: Sequence[Whale]) -> RegistrySync:
+    """Upsert the registry's whales (pins); whales no longer listed keep their rows, flagged
+    unlisted. Lines tagged ``exclude`` go to registry_exclusions and are never tracked.
+    Discovered whales (source other than registry) are left to ``universe.merge_discovered``."""
+    excluded = [whale for whale in entries if EXCLUDE_TAG in whale.tags]
+    whales = [whale for whale in entries if EXCLUDE_TAG not in whale.tags]
     frame = pd.DataFrame(
         {
             "address": [whale.address for whale in whales],
@@ -37,17 +44,46 @@ def sync_registry(session: WarehouseSession, whales: Sequence[Whale]) -> Registr
     upsert = session.upsert(
         WHALES,
         frame,
-        on_insert={"first_listed_at": NOW},
-        always={"in_registry": True, "last_listed_at": NOW},
+        on_insert={"first_listed_at": NOW, "admitted_at": NOW},
+        always={
+            "in_registry": True,
+            "last_listed_at": NOW,
+            "source": "registry",
+            "discovery_dropped_at": None,
+        },
     )
     removed = session.execute(
         """
         UPDATE whales SET in_registry = false
-        WHERE in_registry AND address NOT IN (SELECT unnest($listed))
+        WHERE in_registry AND source = 'registry' AND address NOT IN (SELECT unnest($listed))
         """,
         {"listed": list(frame["address"])},
     )
-    return RegistrySync(listed=len(whales), added=upsert.inserted, removed=removed)
+    removed += _exclude(session, excluded)
+    return RegistrySync(
+        listed=len(whales), added=upsert.inserted, removed=removed, excluded=len(excluded)
+    )
+
+
+def _exclude(session: WarehouseSession, excluded: Sequence[Whale]) -> int:
+    """Replace registry_exclusions with the file's exclude lines; untrack those addresses."""
+    addresses = [whale.address for whale in excluded]
+    session.execute(
+        "DELETE FROM registry_exclusions WHERE address NOT IN (SELECT unnest($addresses))",
+        {"addresses": addresses},
+    )
+    if not addresses:
+        return 0
+    frame = pd.DataFrame(
+        {"address": addresses, "label": [whale.label for whale in excluded]},
+        columns=["address", "label"],
+    )
+    session.upsert(REGISTRY_EXCLUSIONS, frame, always={"listed_at": NOW})
+    return session.execute(
+        "UPDATE whales SET in_registry = false "
+        "WHERE in_registry AND address IN (SELECT unnest($addresses))",
+        {"addresses": addresses},
+    )
 
 
 def listed_whales(session: WarehouseSession) -> list[Whale]:
@@ -59,11 +95,12 @@ def listed_whales(session: WarehouseSession) -> list[Whale]:
 
 
 def inactive_wallets_not_due(session: WarehouseSession, poll_minutes: int) -> set[str]:
-    """Inactive whales polled less than ``poll_minutes`` ago: skipped this cycle."""
+    """Inactive (or discovery-dropped) whales polled less than ``poll_minutes`` ago: skipped."""
     rows = session.query(
         """
         SELECT address FROM whales
-        WHERE status = 'inactive' AND last_polled_at IS NOT NULL AND last_polled_at > $since
+        WHERE (status = 'inactive' OR discovery_dropped_at IS NOT NULL)
+          AND last_polled_at IS NOT NULL AND last_polled_at > $since
         """,
         {"since": _ago(minutes=poll_minutes)},
     )

@@ -6,7 +6,8 @@ _UTC = "(UTC)"
 
 WHALES = Table(
     name="whales",
-    description="The tracked wallets as last loaded from the registry file, with polling state.",
+    description="The tracked universe: the registry file's pins and the whales discovery "
+    "admitted, with provenance and polling state.",
     key=("address",),
     columns=(
         Column("address", "VARCHAR", "Wallet address (natural key): lowercase 0x + 40 hex.",
@@ -15,7 +16,8 @@ WHALES = Table(
         Column("tags", "VARCHAR[]", "Tags from the registry file (';'-separated there).",
                nullable=False),
         Column("in_registry", "BOOLEAN",
-               "Whether the registry file lists the wallet now (false once removed).",
+               "Whether the wallet is tracked now: listed in the registry file, or admitted by "
+               "discovery (false once removed from the file or marked exclude).",
                nullable=False),
         Column("status", "VARCHAR", "Polling status: active or inactive.", nullable=False,
                default="'active'"),
@@ -27,5 +29,26 @@ WHALES = Table(
                f"When the wallet's trades were last fetched {_UTC}."),
         Column("inactive_since", TIMESTAMP,
                f"When the wallet was marked inactive {_UTC}; NULL while active."),
+        Column("source", "VARCHAR",
+               "Provenance: registry (the file), leaderboard or holders (discovery).",
+               nullable=False, default="'registry'"),
+        Column("admitted_at", TIMESTAMP,
+               f"When it entered the tracked universe {_UTC} (file: first listed)."),
+        Column("discovery_dropped_at", TIMESTAMP,
+               f"A discovered whale no source has shown for OPINION_DISCOVERY_DROP_DAYS (or not "
+               f"admitted any more) since {_UTC}: polled as rarely as an inactive whale; NULL "
+               f"while admitted."),
+    ),
+)  # fmt: skip
+
+REGISTRY_EXCLUSIONS = Table(
+    name="registry_exclusions",
+    description="Addresses the registry file marks exclude (tag 'exclude'): never tracked.",
+    key=("address",),
+    columns=(
+        Column("address", "VARCHAR", "Wallet address, lowercase.", nullable=False),
+        Column("label", "VARCHAR", "Label on the file's line.", nullable=False),
+        Column("listed_at", TIMESTAMP, f"When the file last listed it as excluded {_UTC}.",
+               nullable=False),
     ),
 )  # fmt: skip

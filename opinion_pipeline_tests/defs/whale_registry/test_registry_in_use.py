@@ -45,9 +45,7 @@ def _materialize() -> dg.MaterializeResult:
 
 
 @pytest.mark.unit
-def test_an_edit_to_the_file_in_use_takes_effect_and_the_metadata_names_it(
-    tmp_path, monkeypatch
-):
+def test_an_edit_to_the_file_in_use_takes_effect_and_the_metadata_names_it(tmp_path, monkeypatch):
     _clean_environment(monkeypatch, tmp_path)
     registry = tmp_path / "data" / "simulator" / "whales.csv"
     registry.parent.mkdir(parents=True)
