@@ -98,6 +98,23 @@ class Settings(BaseSettings):
         3, ge=1, description="repairs of one gap before the trades_complete check errors"
     )
 
+    # -- whale sync: polling planner (defs/whale_trades/planner.py) -----------------------------
+    max_poll_interval_minutes: int = Field(
+        60, ge=2, description="every tracked whale is polled at least this often"
+    )
+    poll_seconds: float = Field(
+        50.0, gt=0, le=60, description="of each minute, how long a whale-sync run may fetch"
+    )
+    reserve_market_sweep_per_minute: int = Field(
+        20, ge=0, description="requests a minute the market sweep keeps from the whale sync"
+    )
+    reserve_discovery_per_minute: int = Field(
+        20, ge=0, description="requests a minute whale discovery keeps from the whale sync"
+    )
+    reserve_positions_per_minute: int = Field(
+        20, ge=0, description="requests a minute position syncs keep from the whale sync"
+    )
+
     # -- where things are ------------------------------------------------------------------------
 
     @property
