@@ -11,11 +11,12 @@ likely:
 2. **New whales** (nothing stored yet: their history must be read) come first.
 3. **Floor.** The stalest ``ceil(N x run / (max_interval - run))`` whales, so every whale is
    polled at least every ``max_interval`` (one run of margin), whatever its rate.
-4. **Expected new trades.** The rest of the budget goes to the whales with the most expected
-   new trades: the estimated rate times the time since the last poll. The rate is the larger of
-   an exponentially weighted rate (time constant ``SHORT_TAU_S``: a burst shows at once) and the
-   30-day mean (a steady trader), never below ``PRIOR_PER_S`` (so quiet whales still order by
-   staleness). A whale's cost is one request plus one per 20 expected trades.
+4. **Latency piled up.** The rest of the budget goes to the whales whose unseen trades have
+   waited longest in total: expected new trades (estimated rate x time since the last poll)
+   times that time, which polls a whale every T ~ 1/sqrt(rate). The rate is the larger of an
+   exponentially weighted rate (time constant ``SHORT_TAU_S``: a burst shows at once) and the
+   mean over the last 30 days (or the history held, if shorter), never below ``PRIOR_PER_S``.
+   A whale's cost is one request plus one per 20 expected trades.
 
 Everything is derived from the warehouse (stored trades, ``whales.last_polled_at``), so a
 SIGKILL at any point loses nothing: the next run plans again from what was committed. The plan
@@ -140,9 +141,13 @@ def plan_polls(
     for state in stalest[:quota]:
         if take(state.address, poll_cost(plan.expected[state.address])):
             plan.floor_polls += 1
+    # By the latency the whale's unseen trades have piled up (rate x age^2 / 2), not by their
+    # count: that polls a whale every T ~ 1/sqrt(rate), which minimises the mean detection
+    # latency for a fixed budget; ordering by the count (T ~ 1/rate) spent the budget on the
+    # busiest whales and left the quiet majority to the floor (BENCHMARKS.md, polling model).
     likely = sorted(
         (s for s in known if s.address not in chosen),
-        key=lambda s: (-plan.expected[s.address], -staleness[s.address], s.address),
+        key=lambda s: (-plan.expected[s.address] * staleness[s.address], s.address),
     )
     for state in likely:
         expected = plan.expected[state.address]
@@ -159,7 +164,7 @@ def plan_polls(
 _RATES = """
     SELECT wallet,
            sum(exp(-greatest(0, $now - epoch(created_at)) / $tau)) / $tau,
-           count(*) FILTER (WHERE epoch(created_at) > $now - $window) / $window
+           count(*) / greatest(3600.0, least($window, $now - min(epoch(created_at))))
     FROM trades
     WHERE wallet IN (SELECT unnest($wallets)) AND epoch(created_at) > $now - $window
     GROUP BY wallet
