@@ -137,6 +137,22 @@ class Settings(BaseSettings):
     admit_min_ranking_value: float = Field(1000.0, ge=0)
     admit_min_holding_usd: float = Field(5000.0, ge=0)
     max_tracked_whales: int = Field(500, ge=1)
+    # -- whale sync: polling planner (defs/whale_trades/planner.py) -----------------------------
+    max_poll_interval_minutes: int = Field(
+        60, ge=2, description="every tracked whale is polled at least this often"
+    )
+    poll_seconds: float = Field(
+        50.0, gt=0, le=60, description="of each minute, how long a whale-sync run may fetch"
+    )
+    reserve_market_sweep_per_minute: int = Field(
+        20, ge=0, description="requests a minute the market sweep keeps from the whale sync"
+    )
+    reserve_discovery_per_minute: int = Field(
+        20, ge=0, description="requests a minute whale discovery keeps from the whale sync"
+    )
+    reserve_positions_per_minute: int = Field(
+        20, ge=0, description="requests a minute position syncs keep from the whale sync"
+    )
 
     # -- where things are ------------------------------------------------------------------------
 

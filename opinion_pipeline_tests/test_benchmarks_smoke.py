@@ -22,6 +22,7 @@ BENCHMARKS = (
     "whale_stats",
     "orchestration",
     "growth",
+    "polling_model",
 )
 TIMEOUT_S = 240
 

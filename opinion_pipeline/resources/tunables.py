@@ -55,6 +55,18 @@ class PipelineTunables(ConfigurableResource):
         default=3, description="Repairs of one gap before trades_complete reports an ERROR."
     )
 
+    # whale sync: polling planner
+    max_poll_interval_minutes: int = Field(
+        default=60, description="Every tracked whale is polled at least this often."
+    )
+    poll_seconds: float = Field(
+        default=50.0, description="Of each minute, how long a whale-sync run may fetch."
+    )
+    reserved_per_minute: int = Field(
+        default=60,
+        description="Requests a minute kept for the market sweep, discovery and positions.",
+    )
+
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineTunables:
         return cls(
@@ -75,6 +87,11 @@ class PipelineTunables(ConfigurableResource):
             positions_quiet_minutes=settings.positions_quiet_minutes,
             positions_active_days=settings.positions_active_days,
             skill_min_decided=settings.skill_min_decided,
+            max_poll_interval_minutes=settings.max_poll_interval_minutes,
+            poll_seconds=settings.poll_seconds,
+            reserved_per_minute=settings.reserve_market_sweep_per_minute
+            + settings.reserve_discovery_per_minute
+            + settings.reserve_positions_per_minute,
         )
 
     @property

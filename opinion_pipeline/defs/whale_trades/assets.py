@@ -105,6 +105,9 @@ def whale_trades(
         key_rate_per_second=opinion_api.rate_limit_per_second,
         repair_share=pipeline.trade_repair_share,
         max_repairs=pipeline.trade_repair_attempts,
+        max_poll_interval_minutes=pipeline.max_poll_interval_minutes,
+        poll_seconds=pipeline.poll_seconds,
+        reserved_per_minute=pipeline.reserved_per_minute,
     )
     whales = tracked_whales(warehouse)
     with clear_failures():

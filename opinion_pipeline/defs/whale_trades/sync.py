@@ -33,6 +33,13 @@ from opinion_pipeline.defs.whale_trades.coverage import (
     account_wallets,
     coverage_summary,
 )
+from opinion_pipeline.defs.whale_trades.planner import (
+    PollBudget,
+    PollPlan,
+    plan_polls,
+    record_plan,
+    whale_states,
+)
 from opinion_pipeline.defs.whale_trades.repairs import (
     RepairPlan,
     plan_repairs,
@@ -67,6 +74,9 @@ class WhaleSyncOptions:
     key_rate_per_second: float = 14.4  # the key's pacing: what the budgets are shares of
     repair_share: float = 0.1  # of the key's requests, at most, for repairs
     max_repairs: int = 3  # repairs of one gap before it is reported (ERROR) and left alone
+    max_poll_interval_minutes: int = 60  # the planner's floor: every whale at least this often
+    poll_seconds: float = 50.0  # of each minute, what the run's fetching may take
+    reserved_per_minute: int = 60  # requests the market sweep, discovery and positions keep
 
     @property
     def repair_pages_per_run(self) -> int:
@@ -117,16 +127,39 @@ def _prepare(
     return (None if rows.empty else rows), rejects, failed
 
 
-def _plan(
-    warehouse: Warehouse, options: WhaleSyncOptions
-) -> tuple[dict[str, int], set[str], RepairPlan]:
+@dataclass(frozen=True)
+class _RunPlan:
+    watermarks: dict[str, int]
+    not_due: set[str]  # inactive whales polled less than inactive_poll_minutes ago
+    repairs: RepairPlan
+    polls: PollPlan
+
+
+def _plan(warehouse: Warehouse, options: WhaleSyncOptions, whales: Sequence[Whale]) -> _RunPlan:
+    """Repairs first (their share), then the polls within what is left (planner.py)."""
+    now = time.time()
     with warehouse.session() as session:
         watermarks = wallet_watermarks(session)
-        skipped = inactive_wallets_not_due(session, options.inactive_poll_minutes)
+        not_due = inactive_wallets_not_due(session, options.inactive_poll_minutes)
         repairs = plan_repairs(
             session, pages_per_run=options.repair_pages_per_run, max_repairs=options.max_repairs
         )
-    return watermarks, skipped, repairs
+        eligible = [
+            whale.address
+            for whale in whales
+            if whale.address not in not_due and whale.address not in repairs.wallets
+        ]
+        states = whale_states(session, eligible, now=now, stored=set(watermarks))
+        budget = PollBudget(
+            rate_per_second=options.key_rate_per_second,
+            poll_seconds=options.poll_seconds,
+            reserved_per_minute=options.reserved_per_minute,
+            repair_requests=repairs.pages_planned,
+        )
+        max_interval_s = options.max_poll_interval_minutes * 60.0
+        polls = plan_polls(states, now=now, budget=budget.requests, max_interval_s=max_interval_s)
+        record_plan(session, states, polls, now=now, max_interval_s=max_interval_s)
+    return _RunPlan(watermarks, not_due, repairs, polls)
 
 
 class _Writer:
@@ -212,12 +245,10 @@ def sync_whale_trades(
     report = WhaleSyncReport()
     report.extra.update(dict.fromkeys(_LEDGER_COUNTS, 0))
     counters = ApiCounters(client)
-    watermarks, not_due, repairs = _plan(warehouse, options)
-    to_poll = [
-        whale
-        for whale in whales
-        if whale.address not in not_due or whale.address in repairs.wallets
-    ]
+    plan = _plan(warehouse, options, whales)
+    watermarks, repairs = plan.watermarks, plan.repairs
+    chosen = set(plan.polls.polled) | set(repairs.wallets)
+    to_poll = [whale for whale in whales if whale.address in chosen]
     if repairs.wallets:
         log.info("repairing %d wallet(s) with a gap (full re-read)", len(repairs.wallets))
     backfill = [whale for whale in to_poll if whale.address not in watermarks]
@@ -258,7 +289,7 @@ def sync_whale_trades(
         {
             "whales_listed": len(whales),
             "whales_polled": len(to_poll) - len(report.failed_wallets),
-            "whales_skipped_inactive": len(not_due),
+            "whales_skipped_inactive": len(plan.not_due),
             "whales_backfilled": len(backfill),
             "whales_failed": len(report.failed_wallets),
             "activity_new": report.activity_new,
@@ -266,6 +297,7 @@ def sync_whale_trades(
             "repairs_waiting": repairs.waiting,
             "repair_budget_requests": repairs.budget,
             **report.coverage.numbers(),
+            **plan.polls.numbers(),
         }
     )
     counters.apply(report)

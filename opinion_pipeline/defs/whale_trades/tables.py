@@ -190,3 +190,25 @@ TRADE_REPAIRS = Table(
         Column("outcome", "VARCHAR", "closed (gap 0 now) or persists.", nullable=False),
     ),
 )  # fmt: skip
+
+# The polling planner's view of each whale (planner.py), rewritten by every whale-sync run from
+# the warehouse itself; for the UI and for operators ("why was this whale not polled?").
+WHALE_POLLING = Table(
+    name="whale_polling",
+    description="Per whale, as the last whale-sync run planned it: rate, expected trades, due.",
+    key=("wallet",),
+    columns=(
+        Column("wallet", "VARCHAR", "Whale wallet address, lowercase.", nullable=False),
+        Column("trades_per_hour", "DOUBLE",
+               "Estimated trade rate: max(1-hour exponentially weighted, 30-day mean, prior).",
+               nullable=False),
+        Column("expected_new", "DOUBLE",
+               "Expected new trades at planning: rate x time since the last poll.",
+               nullable=False),
+        Column("planned", "BOOLEAN", "Whether the last run polled it.", nullable=False),
+        Column("next_due_at", TIMESTAMP,
+               f"When it is due next: its expected trades reach the last cut-off, at the latest "
+               f"last poll + OPINION_MAX_POLL_INTERVAL_MINUTES {_UTC}.", nullable=False),
+        Column("planned_at", TIMESTAMP, f"When the last run planned {_UTC}.", nullable=False),
+    ),
+)  # fmt: skip

@@ -1,0 +1,87 @@
+"""The polling planner: budget, floor, expected trades, and its state in the warehouse."""
+
+from __future__ import annotations
+
+import pytest
+
+from opinion_pipeline.defs.whale_registry.sync import tracked_whales
+from opinion_pipeline.defs.whale_trades.planner import (
+    PollBudget,
+    WhaleState,
+    floor_quota,
+    plan_polls,
+)
+from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
+from opinion_pipeline_tests.defs.whale_trades.test_coverage import _sync
+
+pytestmark = pytest.mark.unit
+NOW = 1_800_000_000.0
+HOUR = 3600.0
+
+
+def _whales(count: int, *, busy: int = 0) -> list[WhaleState]:
+    """``count`` whales polled a minute ago; the first ``busy`` trade 10 times an hour."""
+    return [
+        WhaleState(
+            address=f"0x{i:040x}",
+            last_polled=NOW - 60,
+            rate_per_s=(10 if i < busy else 0.01) / HOUR,
+            new=False,
+        )
+        for i in range(count)
+    ]
+
+
+def test_the_budget_is_the_keys_share_less_reservations_and_repairs():
+    budget = PollBudget(rate_per_second=15, poll_seconds=50, reserved_per_minute=60)
+    assert budget.requests == 50 * 14
+    repaired = PollBudget(
+        rate_per_second=15, poll_seconds=50, reserved_per_minute=60, repair_requests=100
+    )
+    assert repaired.requests == 50 * 14 - 100
+
+
+def test_a_run_stays_within_its_budget_and_polls_the_busiest_whales():
+    whales = _whales(10_000, busy=50)
+    plan = plan_polls(whales, now=NOW, budget=600, max_interval_s=HOUR)
+    assert plan.planned_requests <= 600 and len(plan.polled) == 600
+    assert {w.address for w in whales[:50]} <= set(plan.polled)  # by expected trades
+    assert plan.floor_polls == floor_quota(10_000, run_interval_s=60, max_interval_s=HOUR)
+    assert plan.skipped == 10_000 - 600 and plan.cutoff_expected > 0
+
+
+def test_every_whale_is_polled_within_the_floor_over_simulated_runs():
+    whales = {w.address: w for w in _whales(3_000, busy=30)}
+    last_seen = {address: NOW - 60 for address in whales}
+    longest = 0.0
+    for run in range(120):  # two hours of one-minute runs
+        now = NOW + run * 60
+        states = [WhaleState(a, last_seen[a], w.rate_per_s, new=False) for a, w in whales.items()]
+        plan = plan_polls(states, now=now, budget=200, max_interval_s=HOUR)
+        for address in plan.polled:
+            longest = max(longest, now - last_seen[address])
+            last_seen[address] = now
+    longest = max([longest, *(NOW + 119 * 60 - t for t in last_seen.values())])
+    assert longest <= HOUR
+
+
+def test_new_whales_come_first():
+    whales = [*_whales(5), WhaleState("0x" + "f" * 40, None, 0.0, new=True)]
+    plan = plan_polls(whales, now=NOW, budget=6, max_interval_s=HOUR)
+    assert plan.polled[0] == "0x" + "f" * 40 and plan.new_whales == 1
+
+
+def test_the_sync_records_the_plan_per_whale_and_in_its_metadata(
+    world, fake_api, warehouse, registry_file
+):
+    report = _sync(fake_api, warehouse, registry_file)
+    assert report.extra["plan_whales_planned"] == len(world.wallets)
+    assert report.extra["plan_requests_planned"] <= report.extra["plan_budget_requests"]
+    with warehouse.connection() as conn:
+        rows = conn.execute("SELECT count(*), bool_and(planned) FROM whale_polling").fetchone()
+    assert rows == (len(world.wallets), True)
+    # a budget of one request a run: only one whale (plus none new) is polled next time
+    tight = WhaleSyncOptions(key_rate_per_second=1.3, poll_seconds=1, reserved_per_minute=18)
+    second = sync_whale_trades(fake_api, warehouse, tracked_whales(warehouse), tight)
+    assert second.extra["plan_whales_planned"] == 1
+    assert second.extra["plan_whales_skipped"] == len(world.wallets) - 1
