@@ -27,18 +27,30 @@ def _materialize(instance: dg.DagsterInstance, *assets: str) -> None:
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset))
 
 
+# Jobs whose assets read nothing the others make first: requested on the first tick.
+ROOTS = {"discover_whales", "sync_markets"}
+# Jobs that wait for assets of more than the two syncs (PnL reads the positions).
+LATE = {"compute_whale_pnl"}
+
+
 def test_first_run_requests_every_job_once_in_dependency_order():
-    assert len(JOBS) == 8
+    assert len(JOBS) == 11
     with dg.instance_for_test() as instance:
+        assert _requested_jobs(instance) == sorted(ROOTS)
+        _materialize(instance, "whale_candidates")
         assert _requested_jobs(instance) == ["sync_markets", "sync_whale_trades"]
         _materialize(instance, "whale_registry", "whale_trades", "whale_activity")
         assert _requested_jobs(instance) == [
             "cleanup_old_activity", "compute_whale_stats", "mark_inactive_whales", "sync_markets",
         ]  # fmt: skip
         _materialize(instance, "markets")
-        assert set(_requested_jobs(instance)) == set(JOBS) - {"sync_markets", "sync_whale_trades"}
+        after_syncs = set(JOBS) - ROOTS - {"sync_whale_trades"} - LATE
+        assert set(_requested_jobs(instance)) == after_syncs
+        _materialize(instance, "whale_positions", "position_changes")
+        assert set(_requested_jobs(instance)) == after_syncs - {"snapshot_whale_positions"} | LATE
         _materialize(instance, "whale_stats", "trades_archive", "whale_status", "pipeline_health",
-                     "sync_statistics", "run_history_archive")  # fmt: skip
+                     "sync_statistics", "run_history_archive", "whale_pnl",
+                     "whale_skill")  # fmt: skip
         result = _evaluate(instance)
         assert not result.run_requests
         assert "at least once" in result.skip_message
@@ -46,7 +58,8 @@ def test_first_run_requests_every_job_once_in_dependency_order():
 
 def test_every_job_is_covered_and_first_runs_happen_once():
     with dg.instance_for_test() as instance:
-        _materialize(instance, "markets", "whale_registry", "whale_trades", "whale_activity")
+        _materialize(instance, "markets", "whale_candidates", "whale_registry", "whale_trades",
+                     "whale_activity")  # fmt: skip
         requested = {request.run_key for request in _evaluate(instance).run_requests}
-        expected = set(JOBS) - {"sync_markets", "sync_whale_trades"}
+        expected = set(JOBS) - ROOTS - {"sync_whale_trades"} - LATE
         assert requested == {f"first-run-{job}" for job in expected}

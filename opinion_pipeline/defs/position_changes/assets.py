@@ -13,6 +13,7 @@ POSITION_CHANGES = "position_changes"
 
 
 @dg.asset(
+    pool="snapshot_whale_positions",  # its job's pool: one run at a time, however launched
     name=POSITION_CHANGES,
     group_name=ANALYTICS,
     kinds={"duckdb"},

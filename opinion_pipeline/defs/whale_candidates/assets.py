@@ -63,6 +63,7 @@ def _tables(report: DiscoveryReport) -> dict[str, dg.MetadataValue]:
 
 
 @dg.asset(
+    pool="discover_whales",  # its job's pool: one run at a time, however launched
     name=WHALE_CANDIDATES,
     group_name=INGEST,
     kinds={"python", "duckdb"},

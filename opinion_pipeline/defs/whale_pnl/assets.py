@@ -15,6 +15,7 @@ WHALE_PNL = "whale_pnl"
 
 
 @dg.asset(
+    pool="compute_whale_pnl",  # its job's pool: one run at a time, however launched
     name=WHALE_PNL,
     group_name=ANALYTICS,
     kinds={"duckdb"},

@@ -44,6 +44,7 @@ def _failed_check(failed: dict[str, str], saved: int) -> dg.AssetCheckResult:
 
 
 @dg.asset(
+    pool="snapshot_whale_positions",  # its job's pool: one run at a time, however launched
     name=WHALE_POSITIONS,
     group_name=INGEST,
     kinds={"python", "duckdb"},

@@ -20,6 +20,7 @@ def _rate(value: float | None) -> str:
 
 
 @dg.asset(
+    pool="compute_whale_pnl",  # its job's pool: one run at a time, however launched
     name=WHALE_SKILL,
     group_name=ANALYTICS,
     kinds={"duckdb"},
