@@ -69,30 +69,22 @@ class PipelineTunables(ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineTunables:
-        return cls(
-            mode=settings.effective_mode,
-            registry_file=str(settings.registry_file),
-            archive_dir=str(settings.archive_root),
-            whale_alert_usd=settings.whale_alert_usd,
-            sync_workers=settings.sync_workers,
-            inactive_after_days=settings.inactive_after_days,
-            inactive_poll_minutes=settings.inactive_poll_minutes,
-            retention_days=settings.retention_days,
-            run_retention_days=settings.run_retention_days,
-            health_quarantine_warn=settings.health_quarantine_warn,
-            health_thresholds_json=json.dumps(settings.thresholds(), sort_keys=True),
-            trade_repair_share=settings.trade_repair_share,
-            trade_repair_attempts=settings.trade_repair_attempts,
-            positions_active_minutes=settings.positions_active_minutes,
-            positions_quiet_minutes=settings.positions_quiet_minutes,
-            positions_active_days=settings.positions_active_days,
-            skill_min_decided=settings.skill_min_decided,
-            max_poll_interval_minutes=settings.max_poll_interval_minutes,
-            poll_seconds=settings.poll_seconds,
-            reserved_per_minute=settings.reserve_market_sweep_per_minute
+        """Fields named like a setting take its value; the others are derived from settings."""
+        derived = {
+            "mode": settings.effective_mode,
+            "registry_file": str(settings.registry_file),
+            "archive_dir": str(settings.archive_root),
+            "health_thresholds_json": json.dumps(settings.thresholds(), sort_keys=True),
+            "reserved_per_minute": settings.reserve_market_sweep_per_minute
             + settings.reserve_discovery_per_minute
             + settings.reserve_positions_per_minute,
-        )
+        }
+        same_named = {
+            name: getattr(settings, name)
+            for name in cls.model_fields
+            if name not in derived and name in type(settings).model_fields
+        }
+        return cls(**same_named, **derived)
 
     @property
     def registry_path(self) -> Path:
