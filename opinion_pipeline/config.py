@@ -60,6 +60,11 @@ DEFAULT_HEALTH_THRESHOLDS: dict[str, dict[str, int]] = {
     # the completeness ledger: one row per whale, one per repair
     "trade_coverage": {"warn": 10_000, "error": 100_000},
     "trade_repairs": {"warn": 100_000, "error": 1_000_000},
+    "whale_polling": {"warn": 20_000, "error": 200_000},
+    # discovery: one row per address seen, one per sighting, one per excluded address
+    "whale_candidates": {"warn": 200_000, "error": 2_000_000},
+    "candidate_sightings": {"warn": 2_000_000, "error": 10_000_000},
+    "registry_exclusions": {"warn": 10_000, "error": 100_000},
 }
 
 
