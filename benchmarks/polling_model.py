@@ -12,11 +12,12 @@ poll after it) for the planner and for polling every whale in turn at the same b
 from __future__ import annotations
 
 import argparse
-import json
+
 import math
 import random
 import statistics
 
+from benchmarks.common import emit
 from opinion_pipeline.defs.whale_trades.planner import WhaleState, plan_polls
 
 HOUR = 3600.0
@@ -101,7 +102,7 @@ def main() -> None:
     baseline = run(args.whales, args.minutes, args.budget, planner=False)
     print(f"planner:     {planned}")
     print(f"round-robin: {baseline}")
-    print(json.dumps({
+    emit("polling_model", {
         "whales": args.whales, "minutes": args.minutes, "budget_per_minute": args.budget,
         "p95_latency_s": planned["p95_s"], "baseline_p95_latency_s": baseline["p95_s"],
         "busiest_decile_p95_s": planned["busiest_decile_p95_s"],
@@ -110,7 +111,7 @@ def main() -> None:
         "baseline_max_poll_gap_s": baseline["max_poll_gap_s"],
         "requests": planned["requests"], "baseline_requests": baseline["requests"],
         "http_429": 0, "model": True,
-    }))  # fmt: skip
+    })  # fmt: skip
 
 
 if __name__ == "__main__":
