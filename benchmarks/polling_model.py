@@ -12,7 +12,6 @@ poll after it) for the planner and for polling every whale in turn at the same b
 from __future__ import annotations
 
 import argparse
-
 import math
 import random
 import statistics
