@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from opinion_pipeline.config import load_settings
 from opinion_pipeline.opinion_api import OpinionAPI
 from opinion_pipeline.simulator.process import SimulatorProcess
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
+from opinion_pipeline_tests.reliability import figures
 
 # A small world with a frozen clock: tests move time with simulator.advance(seconds).
 SMALL_WORLD = {"seed": 7, "markets": 30, "wallets": 8, "history_days": 3, "clock_speed": 0.0}
@@ -116,3 +120,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
         item.add_marker("e2e" if parts[0] in E2E_DIRECTORIES else "integration")
+
+
+# -- reliability figures across pytest-xdist workers ----------------------------------------------
+def _worker_id(config: pytest.Config) -> str | None:
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput["workerid"] if workerinput else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _worker_id(config) is None and not os.environ.get(figures.SPOOL_ENV):
+        os.environ[figures.SPOOL_ENV] = tempfile.mkdtemp(prefix="opinion-figures-")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker = _worker_id(session.config)
+    if worker is not None:
+        figures.spool(worker)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _worker_id(config) is None:
+        shutil.rmtree(os.environ.pop(figures.SPOOL_ENV, ""), ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    lines = figures.dump()
+    if lines:
+        terminalreporter.section("reliability figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -11,7 +11,6 @@ import pytest
 
 from opinion_pipeline.simulator.process import SimulatorProcess
 from opinion_pipeline_tests.conftest import write_whales_file
-from opinion_pipeline_tests.reliability import figures
 from opinion_pipeline_tests.reliability.helpers import FAST_WORLD
 
 
@@ -37,11 +36,3 @@ def forkserver() -> BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["opinion_pipeline_tests.reliability.tasks"])
     return context
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    lines = figures.dump()
-    if lines:
-        terminalreporter.section("reliability figures")
-        for line in lines:
-            terminalreporter.write_line(line)
