@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import dagster as dg
 import pytest
 from dagster._core.scheduler.instigation import TickStatus
+from dagster_graphql import DagsterGraphQLClient
 
 from opinion_pipeline.automation.run_workers import (
     CREATED_TAG,
@@ -26,6 +27,7 @@ from opinion_pipeline.automation.run_workers import (
     worker_tags,
 )
 from opinion_pipeline.run_log.summary import summarise
+from opinion_pipeline.stack import LOCATION
 from opinion_pipeline_tests.automation.alerts_fixtures import WebhookReceiver
 from opinion_pipeline_tests.processes import wait_for
 from opinion_pipeline_tests.reliability import figures
@@ -131,12 +133,14 @@ def test_process_group_killed_mid_sync_the_orphan_fails_at_restart_and_the_next_
     tmp_path,
 ):
     with WebhookReceiver() as receiver:
-        # Five wallets and no discovery: the history sync takes seconds, not minutes.
+        # Eight wallets and no discovery: the history sync takes seconds, not minutes.
         stack = LauncherProcess(tmp_path, f"{receiver.url}/hook", {"OPINION_DISCOVERY": "off"})
-        stack.small_registry(5)
+        stack.small_registry(8)
         try:
             stack.start()
-            wait_for((stack.home / "dagster.yaml").exists, 60, "the instance")
+            # The code server starts once the launcher has made the instance (two processes
+            # creating a fresh SQLite instance at once can leave it with two schema heads).
+            wait_for(lambda: stack.pids("code-server start"), 60, "the code server")
             instance = stack.instance()
 
             # The first-run sensor starts the history sync at once; the kill lands mid-sync.
@@ -148,6 +152,14 @@ def test_process_group_killed_mid_sync_the_orphan_fails_at_restart_and_the_next_
                 return None
 
             run = wait_for(syncing, 90, "a whale sync to start", 0.2)
+            stack.wait_ui(60)
+            # A second sync asked for meanwhile waits in the queue (one run per job at a time).
+            queued_id = DagsterGraphQLClient(
+                "127.0.0.1", port_number=stack.ui_port
+            ).submit_job_execution(
+                SYNC, repository_location_name=LOCATION, repository_name="__repository__"
+            )
+            assert instance.get_run_by_id(queued_id).status == dg.DagsterRunStatus.QUEUED
             stack.kill_group()
             killed = time.time()
             assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
@@ -172,7 +184,16 @@ def test_process_group_killed_mid_sync_the_orphan_fails_at_restart_and_the_next_
             [alert] = wait_for(alerted, 90, "the failure alert of the orphan")
             assert cause in alert["error"]
 
-            nxt = wait_for(lambda: _scheduled_after(instance, restarted), 90, "the next tick")
+            # The run queued when the stack died runs after the restart (not left QUEUED).
+            def queued_done() -> dg.DagsterRun | None:
+                queued = instance.get_run_by_id(queued_id)
+                return queued if queued.is_finished else None
+
+            queued = wait_for(queued_done, 60, "the run queued before the crash to finish")
+            assert queued.status == dg.DagsterRunStatus.SUCCESS, stack.output()
+            assert "1 run(s) queued before the last stop start now" in stack.output()
+
+            nxt = wait_for(lambda: _scheduled_after(instance, restarted), 130, "the next tick")
             tick_minute = datetime.fromtimestamp(nxt.start_time, tz=timezone.utc).replace(
                 second=0, microsecond=0
             )
