@@ -17,6 +17,7 @@ import pytest
 from dagster._core.scheduler.instigation import TickStatus
 from dagster_graphql import DagsterGraphQLClient
 
+from opinion_pipeline.automation.jobs import CONCURRENCY_TAG
 from opinion_pipeline.automation.run_workers import (
     CREATED_TAG,
     HOST_TAG,
@@ -34,6 +35,7 @@ from opinion_pipeline_tests.reliability import figures
 from opinion_pipeline_tests.reliability.stack_process import LauncherProcess
 
 SYNC = "sync_whale_trades"
+QUEUED_JOB = "compute_sync_statistics"
 GONE = "died with the machine or with its process group"
 
 
@@ -133,9 +135,9 @@ def test_process_group_killed_mid_sync_the_orphan_fails_at_restart_and_the_next_
     tmp_path,
 ):
     with WebhookReceiver() as receiver:
-        # Eight wallets and no discovery: the history sync takes seconds, not minutes.
+        # Six wallets and no discovery: the history sync takes seconds, not minutes.
         stack = LauncherProcess(tmp_path, f"{receiver.url}/hook", {"OPINION_DISCOVERY": "off"})
-        stack.small_registry(8)
+        stack.small_registry(6)
         try:
             stack.start()
             # The code server starts once the launcher has made the instance (two processes
@@ -153,11 +155,14 @@ def test_process_group_killed_mid_sync_the_orphan_fails_at_restart_and_the_next_
 
             run = wait_for(syncing, 90, "a whale sync to start", 0.2)
             stack.wait_ui(60)
-            # A second sync asked for meanwhile waits in the queue (one run per job at a time).
-            queued_id = DagsterGraphQLClient(
-                "127.0.0.1", port_number=stack.ui_port
-            ).submit_job_execution(
-                SYNC, repository_location_name=LOCATION, repository_name="__repository__"
+            # A run asked for meanwhile waits in the queue: a short job, held behind the sync by
+            # the sync's one-at-a-time tag (a second sync would make the test minutes longer).
+            client = DagsterGraphQLClient("127.0.0.1", port_number=stack.ui_port)
+            queued_id = client.submit_job_execution(
+                QUEUED_JOB,
+                repository_location_name=LOCATION,
+                repository_name="__repository__",
+                tags={CONCURRENCY_TAG: SYNC},
             )
             assert instance.get_run_by_id(queued_id).status == dg.DagsterRunStatus.QUEUED
             stack.kill_group()
