@@ -18,13 +18,17 @@ from pathlib import Path
 import dagster as dg
 import requests
 
+from opinion_pipeline.launcher import SIMULATOR_WALLETS
 from opinion_pipeline_tests.processes import free_port, wait_for
 from opinion_pipeline_tests.reliability.dagster_cli import ROOT
 
 
 class LauncherProcess:
-    def __init__(self, root: Path, webhook_url: str) -> None:
+    def __init__(
+        self, root: Path, webhook_url: str, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.root = root
+        self.extra_env = dict(extra_env or {})
         self.home = root / "home"
         self.ui_port = free_port()
         self.webhook_url = webhook_url
@@ -43,7 +47,19 @@ class LauncherProcess:
             OPINION_RATE_LIMIT_DIR=str(self.root / "limiter"),
             OPINION_ALERT_WEBHOOK_URL=self.webhook_url,
         )
+        env.update(self.extra_env)
         return env
+
+    def small_registry(self, wallets: int) -> None:
+        """Track only the first ``wallets`` active simulated whales: a history sync of seconds."""
+        rows = [
+            line
+            for line in SIMULATOR_WALLETS.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith(("#", "address")) and "inactive" not in line
+        ]
+        registry = self.root / "data" / "whales.csv"
+        registry.parent.mkdir(parents=True, exist_ok=True)
+        registry.write_text("address,label,tags\n" + "\n".join(rows[:wallets]) + "\n")
 
     @property
     def log_path(self) -> Path:

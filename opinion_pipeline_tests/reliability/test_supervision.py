@@ -66,10 +66,7 @@ def test_backoff_doubles_up_to_its_cap(tmp_path):
 
 
 @pytest.mark.e2e
-@pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    reason="unfinished at the deadline: not yet seen passing (see the rel report)", strict=False
-)
+@pytest.mark.timeout(180)
 def test_killed_daemon_webserver_and_code_server_are_restarted_and_alerted(tmp_path):
     with WebhookReceiver() as receiver:
         stack = LauncherProcess(tmp_path, f"{receiver.url}/hook")
