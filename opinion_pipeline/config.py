@@ -57,6 +57,8 @@ DEFAULT_HEALTH_THRESHOLDS: dict[str, dict[str, int]] = {
     "whale_position_pnl": {"warn": 1_000_000, "error": 5_000_000},
     "whale_pnl": {"warn": 10_000, "error": 100_000},
     "whale_skill": {"warn": 10_000, "error": 100_000},
+    # one row per market a whale traded in each window (1h, 24h, 7d)
+    "market_flows": {"warn": 200_000, "error": 2_000_000},
     # the completeness ledger: one row per whale, one per repair
     "trade_coverage": {"warn": 10_000, "error": 100_000},
     "trade_repairs": {"warn": 100_000, "error": 1_000_000},

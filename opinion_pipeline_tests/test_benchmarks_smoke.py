@@ -23,6 +23,8 @@ BENCHMARKS = (
     "orchestration",
     "growth",
     "polling_model",
+    "whale_pnl",
+    "positions_snapshot",
 )
 TIMEOUT_S = 240
 

@@ -68,6 +68,10 @@ class SimulatorControl:
     def wallets(self) -> list[dict[str, Any]]:
         return self._call("GET", "wallets")["wallets"]
 
+    def truth_pnl(self) -> dict[str, Any]:
+        """Each wallet's realized and unrealized PnL and decided counts now (truth_pnl.py)."""
+        return self._call("GET", "truth/pnl")
+
     def traders(self) -> list[dict[str, Any]]:
         """The untracked population (address, label, profile retail|big)."""
         return self._call("GET", "traders")["traders"]

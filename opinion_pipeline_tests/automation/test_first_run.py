@@ -50,7 +50,7 @@ def test_first_run_requests_every_job_once_in_dependency_order():
         assert set(_requested_jobs(instance)) == after_syncs - {"snapshot_whale_positions"} | LATE
         _materialize(instance, "whale_stats", "trades_archive", "whale_status", "pipeline_health",
                      "sync_statistics", "run_history_archive", "whale_pnl",
-                     "whale_skill")  # fmt: skip
+                     "whale_skill", "market_flows")  # fmt: skip
         result = _evaluate(instance)
         assert not result.run_requests
         assert "at least once" in result.skip_message

@@ -52,6 +52,7 @@ ASSETS = {
     "position_changes",
     "whale_pnl",
     "whale_skill",
+    "market_flows",
 }
 # Assets whose data is a warehouse table: the UI's columns must be that table's.
 ASSET_TABLES = {
@@ -66,6 +67,7 @@ ASSET_TABLES = {
     "position_changes": "position_changes",
     "whale_pnl": "whale_pnl",
     "whale_skill": "whale_skill",
+    "market_flows": "market_flows",
 }
 # Payload tables: their validated frames, built from real rows by the datasets' own code.
 PAYLOAD_FRAMES = {

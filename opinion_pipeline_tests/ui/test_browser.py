@@ -17,7 +17,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 GRAPH_ASSETS = ("markets", "whale_registry", "whale_trades", "whale_activity", "whale_stats",
                 "trades_archive", "pipeline_health", "whale_status", "sync_statistics",
-                "whale_positions", "position_changes")  # fmt: skip
+                "whale_positions", "position_changes", "market_flows")  # fmt: skip
 SETTLE_S = 1.5  # let the graph's zoom animation finish before the picture
 
 

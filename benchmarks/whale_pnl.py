@@ -1,0 +1,105 @@
+"""PnL and skill: `python -m benchmarks.whale_pnl [--trades 10000000 --whales 10000]`.
+
+Fills a DuckDB warehouse file with the whale_stats benchmark's N trades of W whales over 2,000
+markets (generated inside DuckDB), half of the markets Resolved with a result token, the rest
+open (no positions snapshots: open positions are marked with trade prices). Then times the
+pipeline's `recompute_pnl` and `recompute_skill`, as the compute_whale_pnl job runs them, with
+the process's peak memory. The issue's goal: 10 M trades and 10 k whales under 5 s and 2 GB.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks import common
+from benchmarks.whale_stats import build as build_trades
+
+MARKETS = 2000
+
+# Markets 1..2000 as the trades generator uses them: even ids Resolved (status 4) with the Yes
+# or No token as result, odd ids Activated (2).
+_MARKETS_SQL = """
+INSERT INTO markets (market_id, market_type, title, status, yes_token_id, no_token_id,
+                     result_token_id, first_seen_at, updated_at)
+SELECT i, 0, 'market ' || i, CASE WHEN i % 2 = 0 THEN 4 ELSE 2 END,
+       'y' || i, 'n' || i,
+       CASE WHEN i % 2 = 1 THEN '' WHEN i % 4 = 0 THEN 'y' || i ELSE 'n' || i END,
+       now(), now()
+FROM range(1, $markets + 1) t(i)
+"""
+
+
+def build(path: Path, trades: int, whales: int) -> float:
+    started = time.perf_counter()
+    build_trades(path, trades, whales)
+    with common.warehouse(path).transaction() as conn:
+        conn.execute(_MARKETS_SQL, {"markets": MARKETS})
+    return time.perf_counter() - started
+
+
+def timed(path: Path) -> dict[str, Any]:
+    from opinion_pipeline.defs.whale_pnl.compute import recompute_pnl
+    from opinion_pipeline.defs.whale_skill.compute import recompute_skill
+
+    as_of = datetime.fromtimestamp(common.FROZEN_START, timezone.utc)
+    warehouse = common.warehouse(path)
+    with common.PeakMemory() as memory:
+        started = time.perf_counter()
+        pnl = recompute_pnl(warehouse, as_of)
+        middle = time.perf_counter()
+        skill = recompute_skill(warehouse, as_of, min_decided=20)
+        ended = time.perf_counter()
+    return {
+        "seconds": round(ended - started, 3),
+        "pnl_s": round(middle - started, 3),
+        "skill_s": round(ended - middle, 3),
+        "whales": pnl.whales,
+        "positions": pnl.positions,
+        "open_positions": pnl.open_positions,
+        "skill_whales": skill.whales,
+        "peak_rss_mb": memory.peak_mb,
+        "rss_rise_mb": memory.rise_mb,
+    }
+
+
+def measure(trades: int, whales: int, repeat: int) -> dict[str, Any]:
+    with common.workdir("pnl") as tmp:
+        path = tmp / "warehouse.duckdb"
+        built = build(path, trades, whales)
+        common.say(f"trades={trades} whales={whales}: generated in {built:.1f} s")
+        runs = []
+        for index in range(repeat):
+            runs.append(timed(path))
+            common.say(f"  recompute #{index + 1}: {runs[-1]}")
+    return {
+        "trades": trades,
+        "whales": whales,
+        "markets": MARKETS,
+        "generate_s": round(built, 1),
+        "runs": runs,
+        "seconds": common.spread([run["seconds"] for run in runs]),
+        "peak_rss_mb": common.spread([run["peak_rss_mb"] for run in runs], 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = common.parser(__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=10_000_000)
+    parser.add_argument("--whales", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.trades, args.whales, args.repeat = 5_000, 20, 1
+    figures = {"machine": common.machine(), **measure(args.trades, args.whales, args.repeat)}
+    common.say(
+        f"PnL and skill over {args.trades} trades / {args.whales} whales: "
+        f"{figures['seconds']} s, peak RSS {figures['peak_rss_mb']} MB"
+    )
+    common.emit("whale_pnl", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
