@@ -163,7 +163,17 @@ class Outcome:
     trades: dict[str, Any]
     markets: dict[str, Any]
     inexact_usd: int
+    quarantine: dict[str, int]
     seconds: float
+
+
+def quarantine_split(conn: Any) -> dict[str, int]:
+    """Quarantine rows of trades, split into resolved (stored correctly later) and unresolved."""
+    resolved, unresolved = conn.execute(
+        "SELECT count(*) FILTER (WHERE resolved_at IS NOT NULL),"
+        " count(*) FILTER (WHERE resolved_at IS NULL) FROM quarantine WHERE entity = 'trade'"
+    ).fetchone()
+    return {"resolved": int(resolved), "unresolved": int(unresolved)}
 
 
 def campaign_in_own_world(mode_name: str, api_key: str, directory: Path) -> Outcome:
@@ -183,6 +193,7 @@ def campaign_in_own_world(mode_name: str, api_key: str, directory: Path) -> Outc
                 trades=compare_trades(sim, conn),
                 markets=compare_markets(sim, conn),
                 inexact_usd=exact_usd_values(conn),
+                quarantine=quarantine_split(conn),
                 seconds=round(time.monotonic() - started, 1),
             )
 

@@ -69,6 +69,8 @@ def test_fault_mode_loses_and_duplicates_nothing(mode: Mode, outcomes: dict[str,
         fills_in_truth=trades["truth"],
         fills_stored=trades["stored"],
         fills_quarantined=trades["missing"],
+        quarantine_rows_resolved=outcome.quarantine["resolved"],
+        quarantine_rows_unresolved=outcome.quarantine["unresolved"],
         rows_lost=len(trades["unexplained"]),
         rows_duplicated_or_invented=sum(trades["extra"].values()),
         markets_wrong_unexplained=len(markets["unexplained"]),
@@ -85,4 +87,6 @@ def test_fault_mode_loses_and_duplicates_nothing(mode: Mode, outcomes: dict[str,
     assert outcome.inexact_usd == 0, "usd_value must be amount x quoteTokenUsdPrice exactly"
     if not mode.quarantine_expected:
         assert trades["missing"] == 0 and markets["wrong"] == 0
+    # A fill missing from the store is explained by an unresolved row; a resolved row is no loss.
+    assert outcome.quarantine["unresolved"] >= trades["missing"]
     assert trades["truth"] > 300
