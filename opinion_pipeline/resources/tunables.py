@@ -9,6 +9,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from opinion_pipeline.config import Settings, merge_health_thresholds
+from opinion_pipeline.warehouse.catalog import health_row_limits
 
 
 class PipelineTunables(ConfigurableResource):
@@ -99,4 +100,4 @@ class PipelineTunables(ConfigurableResource):
         return Path(self.archive_dir) / "runs"
 
     def health_thresholds(self) -> dict[str, dict[str, int]]:
-        return merge_health_thresholds(self.health_thresholds_json)
+        return merge_health_thresholds(self.health_thresholds_json, health_row_limits())
