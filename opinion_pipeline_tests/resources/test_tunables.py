@@ -10,7 +10,7 @@ from opinion_pipeline.resources.tunables import RESERVED_FOR, PipelineTunables
 
 @pytest.mark.unit
 def test_every_same_named_tunable_defaults_to_its_setting():
-    derived = {"mode"}  # from_settings sets it from effective_mode
+    derived = {"mode", "archive_dir"}  # from_settings derives them (effective_mode, archive_root)
     shared = set(PipelineTunables.model_fields) & set(Settings.model_fields) - derived
     assert len(shared) >= 15
     for name in shared:
