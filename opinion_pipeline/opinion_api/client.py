@@ -28,7 +28,7 @@ from opinion_pipeline.config import (
     Settings,
     load_settings,
 )
-from opinion_pipeline.opinion_api import errors, unofficial
+from opinion_pipeline.opinion_api import errors
 from opinion_pipeline.opinion_api.paging import (
     WalletTrades,
     page_rows,
@@ -361,12 +361,6 @@ class OpinionAPI(ConfigurableResource):
         """A wallet's open positions (all pages, API order: largest first)."""
         wallet = _check_wallet(wallet)
         return [row for _t, rows in self.iter_pages(f"/positions/user/{wallet}") for row in rows]
-
-    def unofficial_leaderboard(
-        self, data_type: str = "volume", period: int = 0, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        """UNOFFICIAL: the web app's leaderboard; see :func:`unofficial.leaderboard`."""
-        return unofficial.leaderboard(self, data_type, period, limit=limit)
 
 
 def _market_params(status: str | None) -> dict[str, Any]:
