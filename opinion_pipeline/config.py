@@ -32,42 +32,13 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opinion_pipeline.errors import UserFacingError
+from opinion_pipeline.warehouse.catalog import health_row_limits
 
 Mode = Literal["simulator", "live"]
 
 PRODUCTION_BASE_URL = "https://openapi.opinion.trade/openapi"
 UNOFFICIAL_LEADERBOARD_URL = "https://proxy.opinion.trade:8443/api/bsc/api/v2/leaderboard"
 ENV_PREFIX = "OPINION_"
-
-# Row counts above which the health check warns / errors, per warehouse table. The seed warned
-# at 1M activity rows; trades grow fastest (every fill of every whale), markets and whales slowly.
-DEFAULT_HEALTH_THRESHOLDS: dict[str, dict[str, int]] = {
-    "markets": {"warn": 200_000, "error": 2_000_000},
-    "whales": {"warn": 10_000, "error": 100_000},
-    "trades": {"warn": 5_000_000, "error": 20_000_000},
-    "whale_activity": {"warn": 1_000_000, "error": 5_000_000},
-    "whale_stats": {"warn": 10_000, "error": 100_000},
-    "quarantine": {"warn": 100_000, "error": 1_000_000},
-    "archive_manifest": {"warn": 10_000, "error": 100_000},
-    # positions: one snapshot row per open position per whale per snapshot (every 15-60 min)
-    "whale_positions": {"warn": 5_000_000, "error": 20_000_000},
-    "position_snapshots": {"warn": 1_000_000, "error": 5_000_000},
-    "position_changes": {"warn": 2_000_000, "error": 10_000_000},
-    "position_change_progress": {"warn": 10_000, "error": 100_000},
-    "whale_position_pnl": {"warn": 1_000_000, "error": 5_000_000},
-    "whale_pnl": {"warn": 10_000, "error": 100_000},
-    "whale_skill": {"warn": 10_000, "error": 100_000},
-    # one row per market a whale traded in each window (1h, 24h, 7d)
-    "market_flows": {"warn": 200_000, "error": 2_000_000},
-    # the completeness ledger: one row per whale, one per repair
-    "trade_coverage": {"warn": 10_000, "error": 100_000},
-    "trade_repairs": {"warn": 100_000, "error": 1_000_000},
-    "whale_polling": {"warn": 20_000, "error": 200_000},
-    # discovery: one row per address seen, one per sighting, one per excluded address
-    "whale_candidates": {"warn": 200_000, "error": 2_000_000},
-    "candidate_sightings": {"warn": 2_000_000, "error": 10_000_000},
-    "registry_exclusions": {"warn": 10_000, "error": 100_000},
-}
 
 
 class SettingsError(UserFacingError, ValueError):
@@ -103,7 +74,9 @@ class Settings(BaseSettings):
     ui_host: str = "127.0.0.1"
     ui_port: int = Field(3000, ge=1, le=65535)
     simulator_port: int = Field(0, ge=0, le=65535)
-    health_thresholds: str | None = Field(None, description="JSON merged over the defaults")
+    health_thresholds: str | None = Field(
+        None, description="JSON merged over each table spec's row_limits"
+    )
     health_quarantine_warn: int = Field(100, ge=0)
     run_retention_days: int = Field(30, ge=1)
     dagster_home: Path | None = Field(None, validation_alias="DAGSTER_HOME")
@@ -231,18 +204,21 @@ class Settings(BaseSettings):
         return self.discovery == "on"
 
     def thresholds(self) -> dict[str, dict[str, int]]:
-        """OPINION_HEALTH_THRESHOLDS merged over :data:`DEFAULT_HEALTH_THRESHOLDS`."""
-        return merge_health_thresholds(self.health_thresholds)
+        """OPINION_HEALTH_THRESHOLDS merged over the ``row_limits`` of each table's spec."""
+        return merge_health_thresholds(self.health_thresholds, health_row_limits())
 
 
-def merge_health_thresholds(raw: str | None) -> dict[str, dict[str, int]]:
-    """JSON such as ``{"trades": {"warn": 5000000}}`` merged over the defaults.
+def merge_health_thresholds(
+    raw: str | None, defaults: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    """JSON such as ``{"trades": {"warn": 5000000}}`` merged over ``defaults``.
 
-    A table or level left out keeps its default; an unknown table, a non-integer or warn > error
+    The defaults are the tables' ``row_limits`` (``warehouse.catalog.health_row_limits``). A
+    table or level left out keeps its default; an unknown table, a non-integer or warn > error
     is refused, so a typo cannot silently disable a check.
     """
     name = f"{ENV_PREFIX}HEALTH_THRESHOLDS"
-    merged = {table: dict(levels) for table, levels in DEFAULT_HEALTH_THRESHOLDS.items()}
+    merged = {table: dict(levels) for table, levels in defaults.items()}
     if raw is None:
         return merged
     try:

@@ -52,6 +52,21 @@ class Column:
 
 
 @dataclass(frozen=True)
+class RowLimits:
+    """Row counts above which the health check warns and errors for one table.
+
+    OPINION_HEALTH_THRESHOLDS can override either level per table at run time.
+    """
+
+    warn: int
+    error: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.warn <= self.error:
+            raise ValueError(f"row limits need 0 <= warn <= error, got {self.warn}, {self.error}")
+
+
+@dataclass(frozen=True)
 class Table:
     """A table: its columns in storage order and its natural key.
 
@@ -59,6 +74,8 @@ class Table:
     unique without an index (see ``defs/whale_trades/tables.py`` for why). ``stored`` False
     describes data that is not a warehouse table (a Parquet archive, a metadata table), for the
     catalog only. ``payload`` names the API row type its sources validate (pandera's name).
+    ``row_limits`` are the health check's default sizes for a stored table; every stored table
+    has them except the few the health check leaves out on purpose (see its tests).
     """
 
     name: str
@@ -69,6 +86,7 @@ class Table:
     stored: bool = True
     payload: str | None = None
     extra_sources: tuple[Source, ...] = field(default_factory=tuple)
+    row_limits: RowLimits | None = None
 
     def __post_init__(self) -> None:
         names = [column.name for column in self.columns]

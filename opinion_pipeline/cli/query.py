@@ -21,11 +21,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from opinion_pipeline.config import Settings, SettingsError, load_settings
-from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse, WarehouseError
+from opinion_pipeline.warehouse.duckdb_warehouse import (
+    DuckDBWarehouse,
+    QueryError,
+    QueryResult,
+    WarehouseError,
+)
 
 EXAMPLES = """examples:
   warehouse-query --tables
@@ -57,12 +61,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-TABLES_SQL = """
-SELECT table_name, estimated_size AS rows
-FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name
-"""
-
-
 def fixed_point(value: Decimal, places: int | None = None) -> str:
     """A decimal as plain digits (never ``1E-7`` or ``6.76e+06``), trailing zeros dropped."""
     if places is not None:
@@ -90,11 +88,11 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _print(relation: duckdb.DuckDBPyRelation, output_format: str, max_rows: int) -> None:
-    columns = list(relation.columns)
+def _print(result: QueryResult, output_format: str, max_rows: int) -> None:
+    columns = result.columns
     rows = [
         [_cell(value, column, output_format) for value, column in zip(row, columns, strict=True)]
-        for row in relation.fetchall()
+        for row in result.rows
     ]
     if output_format == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
@@ -136,19 +134,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stderr.write(f"warehouse-query: warehouse {path} ({origin})\n")
     warehouse = DuckDBWarehouse(path=str(path), lock_timeout_s=120)
     try:
-        with warehouse.connection(read_only=True) as conn:
-            relation = conn.sql(TABLES_SQL if args.tables else args.sql)
-            if relation is None:
-                sys.stderr.write("the statement returned no rows\n")
-                return 0
-            _print(relation, args.format, args.max_rows)
+        result = warehouse.table_sizes() if args.tables else warehouse.read_query(args.sql)
     except WarehouseError as error:
         hint = "" if args.path else _other_mode_hint(settings, path)
         sys.stderr.write(f"warehouse-query: {error}{hint}\n")
         return 2
-    except duckdb.Error as error:
+    except QueryError as error:
         sys.stderr.write(f"warehouse-query: {error}\n")
         return 1
+    if result is None:
+        sys.stderr.write("the statement returned no rows\n")
+        return 0
+    _print(result, args.format, args.max_rows)
     return 0
 
 

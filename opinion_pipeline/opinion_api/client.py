@@ -44,8 +44,6 @@ PAGE_LIMIT = 20  # the venue's maximum; larger values are undocumented
 MAX_PAGES = 100_000  # runaway guard for a server that never reports an end
 PAGE_READERS = 4  # market pages in flight at once (the shared limiter still paces them)
 MARKET_STATUSES = (None, "activated", "resolved")
-LEADERBOARD_TYPES = ("volume", "profit", "points")
-LEADERBOARD_PERIODS = (0, 1, 7, 30)
 _WALLET_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 
 __all__ = ["PRODUCTION_BASE_URL", "UNOFFICIAL_LEADERBOARD_URL", "OpinionAPI", "WalletTrades"]
@@ -363,31 +361,6 @@ class OpinionAPI(ConfigurableResource):
         """A wallet's open positions (all pages, API order: largest first)."""
         wallet = _check_wallet(wallet)
         return [row for _t, rows in self.iter_pages(f"/positions/user/{wallet}") for row in rows]
-
-    def unofficial_leaderboard(
-        self, data_type: str = "volume", period: int = 0, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        """UNOFFICIAL: the web app's leaderboard (not in the API docs; may break without notice).
-
-        Rows: walletAddress, userName, rankingValue (decimal string, can be "" or "0"), ...
-        Use it only for optional whale discovery. ``period`` 0 = all time, else days.
-        Its requests share the key's pacing with the API routes (one budget per key).
-        """
-        if data_type not in LEADERBOARD_TYPES:
-            raise errors.OpinionConfigError(f"data_type must be one of {LEADERBOARD_TYPES}")
-        if period not in LEADERBOARD_PERIODS:
-            raise errors.OpinionConfigError(f"period must be one of {LEADERBOARD_PERIODS}")
-        transport = self._get_transport()
-        params = {
-            "limit": int(limit),
-            "dataType": data_type,
-            "chainId": self.chain_id,
-            "period": period,
-        }
-        url = _resolve(self.leaderboard_url)
-        result = transport.get(url, params)
-        _total, rows = page_rows(result, describe_route(url, params))
-        return rows
 
 
 def _market_params(status: str | None) -> dict[str, Any]:

@@ -66,8 +66,11 @@ def _get(api: OpinionAPI, name: str, url: str, params: dict[str, Any]) -> tuple[
         raise _broken(name, route, error) from None
 
 
-def leaderboard(api: OpinionAPI, data_type: str, period: int) -> list[dict[str, Any]]:
-    """UNOFFICIAL: the top 100 of one board (``dataType`` x ``period`` days, 0 = all time).
+def leaderboard(
+    api: OpinionAPI, data_type: str, period: int, *, limit: int = LEADERBOARD_LIMIT
+) -> list[dict[str, Any]]:
+    """UNOFFICIAL: the top ``limit`` (100) of one board (``dataType`` x ``period`` days, 0 =
+    all time). Its requests share the key's pacing with the API routes (one budget per key).
 
     Rows as sent: walletAddress, userName, avatar, rankingValue (decimal string; ``""`` and
     ``"0"`` are sent for real traders), id, rankingChange, rankingType, optional xUsername.
@@ -77,7 +80,7 @@ def leaderboard(api: OpinionAPI, data_type: str, period: int) -> list[dict[str, 
     if period not in LEADERBOARD_PERIODS:
         raise errors.OpinionConfigError(f"period must be one of {LEADERBOARD_PERIODS}")
     params = {
-        "limit": LEADERBOARD_LIMIT,
+        "limit": int(limit),
         "dataType": data_type,
         "chainId": api.chain_id,
         "period": period,

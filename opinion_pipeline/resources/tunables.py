@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from opinion_pipeline.config import Settings, merge_health_thresholds
+from opinion_pipeline.warehouse.catalog import health_row_limits
+
+RESERVED_FOR = ("market_sweep", "discovery", "positions")
+
+
+def _default(setting: str) -> Any:
+    """A tunable's default is its setting's (config.py holds the one copy of each default)."""
+    return Settings.model_fields[setting].default
 
 
 class PipelineTunables(ConfigurableResource):
@@ -20,50 +29,70 @@ class PipelineTunables(ConfigurableResource):
     )
     archive_dir: str = Field(description="Parquet archives (OPINION_ARCHIVE_DIR).")
     whale_alert_usd: float = Field(
-        default=10_000.0, description="A new trade this big joins whale_activity."
+        default=_default("whale_alert_usd"),
+        description="A new trade this big joins whale_activity.",
     )
-    sync_workers: int = Field(default=4, description="Wallets fetched at once.")
-    inactive_after_days: int = Field(default=90, description="No trade this long: inactive.")
-    inactive_poll_minutes: int = Field(default=60, description="An inactive whale's poll gap.")
-    retention_days: int = Field(default=90, description="Trades older are archived.")
-    run_retention_days: int = Field(default=30, description="Dagster runs older are pruned.")
+    sync_workers: int = Field(
+        default=_default("sync_workers"), description="Wallets fetched at once."
+    )
+    inactive_after_days: int = Field(
+        default=_default("inactive_after_days"), description="No trade this long: inactive."
+    )
+    inactive_poll_minutes: int = Field(
+        default=_default("inactive_poll_minutes"), description="An inactive whale's poll gap."
+    )
+    retention_days: int = Field(
+        default=_default("retention_days"), description="Trades older are archived."
+    )
+    run_retention_days: int = Field(
+        default=_default("run_retention_days"), description="Dagster runs older are pruned."
+    )
     health_quarantine_warn: int = Field(
-        default=100, description="Quarantined rows per health check above which it warns."
+        default=_default("health_quarantine_warn"),
+        description="Quarantined rows per health check above which it warns.",
     )
     health_thresholds_json: str = Field(
         default="{}", description="Per-table row counts the health check warns / errors above."
     )
     # positions, PnL and skill
     positions_active_minutes: int = Field(
-        default=15, description="Positions snapshot gap of a whale that traded recently."
+        default=_default("positions_active_minutes"),
+        description="Positions snapshot gap of a whale that traded recently.",
     )
     positions_quiet_minutes: int = Field(
-        default=60, description="Positions snapshot gap of the other whales."
+        default=_default("positions_quiet_minutes"),
+        description="Positions snapshot gap of the other whales.",
     )
     positions_active_days: int = Field(
-        default=7, description="A trade this many days old or newer makes a whale active."
+        default=_default("positions_active_days"),
+        description="A trade this many days old or newer makes a whale active.",
     )
     skill_min_decided: int = Field(
-        default=20, description="Decided positions needed before a raw win rate is shown."
+        default=_default("skill_min_decided"),
+        description="Decided positions needed before a raw win rate is shown.",
     )
 
     # whale sync: completeness ledger and repairs
     trade_repair_share: float = Field(
-        default=0.1, description="Share of the key's requests repairs of trade gaps may use."
+        default=_default("trade_repair_share"),
+        description="Share of the key's requests repairs of trade gaps may use.",
     )
     trade_repair_attempts: int = Field(
-        default=3, description="Repairs of one gap before trades_complete reports an ERROR."
+        default=_default("trade_repair_attempts"),
+        description="Repairs of one gap before trades_complete reports an ERROR.",
     )
 
     # whale sync: polling planner
     max_poll_interval_minutes: int = Field(
-        default=60, description="Every tracked whale is polled at least this often."
+        default=_default("max_poll_interval_minutes"),
+        description="Every tracked whale is polled at least this often.",
     )
     poll_seconds: float = Field(
-        default=50.0, description="Of each minute, how long a whale-sync run may fetch."
+        default=_default("poll_seconds"),
+        description="Of each minute, how long a whale-sync run may fetch.",
     )
     reserved_per_minute: int = Field(
-        default=60,
+        default=sum(_default(f"reserve_{use}_per_minute") for use in RESERVED_FOR),
         description="Requests a minute kept for the market sweep, discovery and positions.",
     )
 
@@ -75,9 +104,9 @@ class PipelineTunables(ConfigurableResource):
             "registry_file": str(settings.registry_file),
             "archive_dir": str(settings.archive_root),
             "health_thresholds_json": json.dumps(settings.thresholds(), sort_keys=True),
-            "reserved_per_minute": settings.reserve_market_sweep_per_minute
-            + settings.reserve_discovery_per_minute
-            + settings.reserve_positions_per_minute,
+            "reserved_per_minute": sum(
+                getattr(settings, f"reserve_{use}_per_minute") for use in RESERVED_FOR
+            ),
         }
         same_named = {
             name: getattr(settings, name)
@@ -99,4 +128,4 @@ class PipelineTunables(ConfigurableResource):
         return Path(self.archive_dir) / "runs"
 
     def health_thresholds(self) -> dict[str, dict[str, int]]:
-        return merge_health_thresholds(self.health_thresholds_json)
+        return merge_health_thresholds(self.health_thresholds_json, health_row_limits())

@@ -49,6 +49,16 @@ def warehouse_tables(package: str = DATASETS_PACKAGE) -> tuple[Table, ...]:
     return tables
 
 
+def health_row_limits(package: str = DATASETS_PACKAGE) -> dict[str, dict[str, int]]:
+    """The health check's default sizes: ``{table: {"warn": N, "error": M}}`` for every table
+    whose spec declares ``row_limits``, in catalog order."""
+    return {
+        table.name: {"warn": table.row_limits.warn, "error": table.row_limits.error}
+        for table in warehouse_tables(package)
+        if table.row_limits is not None
+    }
+
+
 def table(name: str, package: str = DATASETS_PACKAGE) -> Table:
     for candidate in warehouse_tables(package):
         if candidate.name == name:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,22 @@ from opinion_pipeline.warehouse.migrations import SchemaVersionError, ensure_sch
 
 class WarehouseError(UserFacingError, RuntimeError):
     """The warehouse could not be opened (bad path, unwritable directory, lock timeout)."""
+
+
+class QueryError(UserFacingError, ValueError):
+    """The database refused an ad-hoc query (bad SQL, unknown table); the message is its own."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple]
+
+
+TABLE_SIZES_SQL = """
+SELECT table_name, estimated_size AS rows
+FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name
+"""
 
 
 class DuckDBWarehouse(ConfigurableResource):
@@ -128,3 +145,19 @@ class DuckDBWarehouse(ConfigurableResource):
             ensure_schema(conn, warehouse_tables(self.datasets_package))
         except SchemaVersionError as error:
             raise WarehouseError(str(error)) from None
+
+    def read_query(self, sql: str) -> QueryResult | None:
+        """One ad-hoc read-only query (``warehouse-query``): its columns and rows, or None for
+        a statement without rows. No warehouse is a WarehouseError, a refused query QueryError."""
+        with self.connection(read_only=True) as conn:
+            try:
+                relation = conn.sql(sql)
+                if relation is None:
+                    return None
+                return QueryResult(list(relation.columns), relation.fetchall())
+            except duckdb.Error as error:
+                raise QueryError(str(error)) from None
+
+    def table_sizes(self) -> QueryResult | None:
+        """Every table with its (estimated) row count."""
+        return self.read_query(TABLE_SIZES_SQL)

@@ -8,10 +8,11 @@ the UI report those).
 
 from __future__ import annotations
 
-from opinion_pipeline.tables import TIMESTAMP, Column, Table
+from opinion_pipeline.tables import TIMESTAMP, Column, RowLimits, Table
 
 QUARANTINE = Table(
     name="quarantine",
+    row_limits=RowLimits(warn=100_000, error=1_000_000),
     description="Rows that failed validation: entity, wallet, reason and the raw row.",
     key=("quarantine_key",),
     columns=(

@@ -16,6 +16,7 @@ from opinion_pipeline.opinion_api import (
     OpinionAPI,
     OpinionAPIError,
     OpinionConfigError,
+    unofficial,
 )
 from opinion_pipeline_tests.opinion_api.stub_server import Reply, StubServer, ok, stub_server
 
@@ -180,7 +181,7 @@ def test_argument_checks_send_nothing(server: StubServer, tmp_path: Path) -> Non
     with pytest.raises(OpinionConfigError):
         api.list_markets(status="open")
     with pytest.raises(OpinionConfigError):
-        api.unofficial_leaderboard(data_type="likes")
+        unofficial.leaderboard(api, "likes", 0)
     assert server.seen == []
 
 

@@ -19,6 +19,7 @@ from opinion_pipeline.opinion_api import (
     OpinionRegionRefusedError,
     OpinionRetriesExhaustedError,
     OpinionTimeoutError,
+    unofficial,
 )
 from opinion_pipeline.simulator.process import SimulatorProcess
 from opinion_pipeline_tests.opinion_api.helpers import (
@@ -127,9 +128,9 @@ def test_positions_and_leaderboard(sim: SimulatorProcess, heavy: str, api) -> No
     positions = api.list_wallet_positions(heavy)
     assert positions and all("tokenId" in p and "sharesOwned" in p for p in positions)
     assert api.list_wallet_positions(UNKNOWN_WALLET) == []
-    board = api.unofficial_leaderboard(data_type="volume", period=0, limit=5)
+    board = unofficial.leaderboard(api, "volume", 0, limit=5)
     assert 0 < len(board) <= 5 and all("walletAddress" in row for row in board)
-    assert {row["walletAddress"] for row in api.unofficial_leaderboard("profit", 7)} <= {
+    assert {row["walletAddress"] for row in unofficial.leaderboard(api, "profit", 7)} <= {
         w["address"] for w in sim.wallets() + sim.traders()
     }
 
@@ -257,7 +258,7 @@ def test_region_refusal_fails_at_once(sim: SimulatorProcess, key: str, tmp_path:
 def test_envelopes(sim: SimulatorProcess, api, style: str, heavy: str, wallets: dict) -> None:
     sim.set_faults(envelope=style)
     assert api.fetch_wallet_trades(heavy).rows == wallets[heavy]["truth"]
-    assert api.list_markets() and api.unofficial_leaderboard()
+    assert api.list_markets() and unofficial.leaderboard(api, "volume", 0)
     assert api.get_market(api.list_markets()[0]["marketId"])
 
 

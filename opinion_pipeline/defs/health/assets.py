@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from opinion_pipeline.config import DEFAULT_HEALTH_THRESHOLDS
 from opinion_pipeline.defs.health import probes as health
 from opinion_pipeline.defs.health.tables import HEALTH_REPORT
 from opinion_pipeline.opinion_api import OpinionAPI
@@ -16,6 +15,7 @@ from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.names import MAINTENANCE, OWNERS
 from opinion_pipeline.resources import PipelineTunables
 from opinion_pipeline.resources.warehouse import WarehouseResource
+from opinion_pipeline.warehouse.catalog import health_row_limits
 
 PIPELINE_HEALTH = "pipeline_health"
 
@@ -37,9 +37,10 @@ def _health_specs() -> list[dg.AssetCheckSpec]:
     specs += [
         spec(
             health.table_check_name(table),
-            f"Row count of {table} against OPINION_HEALTH_THRESHOLDS (WARN / ERROR).",
+            f"Row count of {table} against its row_limits or OPINION_HEALTH_THRESHOLDS "
+            "(WARN / ERROR).",
         )
-        for table in DEFAULT_HEALTH_THRESHOLDS
+        for table in health_row_limits()
     ]
     return specs
 

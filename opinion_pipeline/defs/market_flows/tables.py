@@ -1,6 +1,6 @@
 """Whale flow per market and window: where the tracked whales' money is moving."""
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Table
 
 _Q = "(USD: trades.usd_value)"
 WINDOWS = {"1h": 1, "24h": 24, "7d": 7 * 24}  # window name -> hours
@@ -10,6 +10,8 @@ MARKET_FLOWS = Table(
     description="Per market and window (1h, 24h, 7d): net whale USD bought minus sold per "
     "outcome, distinct whales per side, the top-skill whales' share of the volume.",
     key=("market_id", "flow_window"),
+    # one row per market a whale traded in each window (1h, 24h, 7d)
+    row_limits=RowLimits(warn=200_000, error=2_000_000),
     columns=(
         Column("market_id", "BIGINT", "Market traded (a categorical child).", nullable=False),
         Column("flow_window", "VARCHAR", "1h, 24h or 7d, ending at computed_at.",

@@ -1,6 +1,6 @@
 """The markets table: one row per market and per categorical child, keyed on market_id."""
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Source, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Source, Table
 from opinion_pipeline.validation.checks import (
     ADDRESS_PATTERN,
     TOKEN_ID_PATTERN,
@@ -26,6 +26,7 @@ def _volume(field: str) -> Source:
 
 MARKETS = Table(
     name="markets",
+    row_limits=RowLimits(warn=200_000, error=2_000_000),
     payload="MarketData",
     description="Every market (binary and categorical, every status), upserted on market_id.",
     key=("market_id",),

@@ -1,12 +1,13 @@
 """Position changes: what moved between two consecutive complete snapshots of a whale."""
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Table
 
 _UTC = "(UTC)"
 CHANGES = ("opened", "increased", "reduced", "closed", "resolved_won", "resolved_lost", "claimed")
 
 POSITION_CHANGES = Table(
     name="position_changes",
+    row_limits=RowLimits(warn=2_000_000, error=10_000_000),
     description="Each change of a whale's position once: opened, increased, reduced, closed, "
     "resolved (won / lost), claimed.",
     key=("change_key",),
@@ -41,6 +42,7 @@ POSITION_CHANGES = Table(
 
 POSITION_CHANGE_PROGRESS = Table(
     name="position_change_progress",
+    row_limits=RowLimits(warn=10_000, error=100_000),
     description="Per whale: the newest snapshot position_changes has compared.",
     key=("wallet",),
     columns=(

@@ -1,11 +1,12 @@
 """The archive manifest: every Parquet file retention wrote, so nothing is archived twice."""
 
-from opinion_pipeline.tables import TIMESTAMP, Column, Table
+from opinion_pipeline.tables import TIMESTAMP, Column, RowLimits, Table
 
 _UTC = "(UTC)"
 
 ARCHIVE_MANIFEST = Table(
     name="archive_manifest",
+    row_limits=RowLimits(warn=10_000, error=100_000),
     description="Every Parquet archive file: table, month, row count, time range, cutoff.",
     key=("file_path",),
     columns=(

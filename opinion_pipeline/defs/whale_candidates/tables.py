@@ -10,7 +10,7 @@ import math
 
 import pandera.pandas as pa
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Source, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Source, Table
 from opinion_pipeline.validation.checks import (
     ADDRESS_PATTERN,
     fits_decimal_38_18,
@@ -72,6 +72,7 @@ REGISTRY_ENTRY = Table(
 
 CANDIDATE_SIGHTINGS = Table(
     name="candidate_sightings",
+    row_limits=RowLimits(warn=2_000_000, error=10_000_000),
     description="The latest sighting of an address per discovery source and board, as sent.",
     key=("address", "source", "board"),
     columns=(
@@ -103,6 +104,7 @@ CANDIDATE_SIGHTINGS = Table(
 
 WHALE_CANDIDATES = Table(
     name="whale_candidates",
+    row_limits=RowLimits(warn=200_000, error=2_000_000),
     description="One row per discovered or listed address, with the admission gate's decision.",
     key=("address",),
     columns=(

@@ -6,13 +6,14 @@ and 0 per losing share whether or not the whale claimed; an open position's cost
 shares held x the average price of its buys.
 """
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Table
 
 _UTC = "(UTC)"
 _Q = "(quote token)"
 
 WHALE_POSITION_PNL = Table(
     name="whale_position_pnl",
+    row_limits=RowLimits(warn=1_000_000, error=5_000_000),
     description="Per whale, market and outcome side: what was bought, sold, paid and made.",
     key=("wallet", "market_id", "outcome_side"),
     columns=(
@@ -47,6 +48,7 @@ WHALE_POSITION_PNL = Table(
 
 WHALE_PNL = Table(
     name="whale_pnl",
+    row_limits=RowLimits(warn=10_000, error=100_000),
     description="Per whale: realized, unrealized and net PnL, capital deployed, ROI, counts.",
     key=("wallet",),
     columns=(

@@ -8,7 +8,7 @@ taken, with how many rows it held, even when the whale held nothing: a position 
 from a complete snapshot was closed (or redeemed), which an absent row alone cannot tell.
 """
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Source, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Source, Table
 from opinion_pipeline.validation.checks import (
     ADDRESS_PATTERN,
     TOKEN_ID_PATTERN,
@@ -32,6 +32,8 @@ def _money(field: str, *, non_negative: bool = False, nullable: bool = True) -> 
 
 WHALE_POSITIONS = Table(
     name="whale_positions",
+    # one row per open position per whale per snapshot (every 15-60 min)
+    row_limits=RowLimits(warn=5_000_000, error=20_000_000),
     payload="PositionData",
     description="Every snapshot of every tracked whale's positions (/positions/user/{wallet}).",
     key=("position_key",),
@@ -99,6 +101,7 @@ WHALE_POSITIONS = Table(
 
 POSITION_SNAPSHOTS = Table(
     name="position_snapshots",
+    row_limits=RowLimits(warn=1_000_000, error=5_000_000),
     description="One row per positions snapshot of a whale: when, how many rows, complete.",
     key=("snapshot_key",),
     columns=(

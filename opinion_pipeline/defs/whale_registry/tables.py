@@ -1,11 +1,12 @@
 """The whales table: the registry as last loaded, plus each whale's polling state."""
 
-from opinion_pipeline.tables import TIMESTAMP, Column, Table
+from opinion_pipeline.tables import TIMESTAMP, Column, RowLimits, Table
 
 _UTC = "(UTC)"
 
 WHALES = Table(
     name="whales",
+        row_limits=RowLimits(warn=10_000, error=100_000),
     description="The tracked universe: the registry file's pins and the whales discovery "
     "admitted, with provenance and polling state.",
     key=("address",),
@@ -43,6 +44,7 @@ WHALES = Table(
 
 REGISTRY_EXCLUSIONS = Table(
     name="registry_exclusions",
+        row_limits=RowLimits(warn=10_000, error=100_000),
     description="Addresses the registry file marks exclude (tag 'exclude'): never tracked.",
     key=("address",),
     columns=(

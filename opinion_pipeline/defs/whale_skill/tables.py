@@ -1,9 +1,10 @@
 """Per-whale skill: raw win rate (or why it is withheld), shrunk win rate, credible interval."""
 
-from opinion_pipeline.tables import TIMESTAMP, Column, Table
+from opinion_pipeline.tables import TIMESTAMP, Column, RowLimits, Table
 
 WHALE_SKILL = Table(
     name="whale_skill",
+    row_limits=RowLimits(warn=10_000, error=100_000),
     description="Per whale: win rate over decided positions, empirical-Bayes shrunk win rate "
     "with a 90 % credible interval, rank by its lower bound.",
     key=("wallet",),

@@ -1,11 +1,12 @@
 """The whale_stats table: per-whale figures, recomputed in full from the trades table."""
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Table
 
 _UTC = "(UTC)"
 
 WHALE_STATS = Table(
     name="whale_stats",
+    row_limits=RowLimits(warn=10_000, error=100_000),
     description="Per whale: USD volume over several windows, trade counts, realized profit.",
     key=("wallet",),
     columns=(

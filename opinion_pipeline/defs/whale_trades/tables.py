@@ -7,7 +7,7 @@ by its only writer (``store.insert_trades``: an anti-join under the warehouse lo
 write's transaction) and checked after every sync by the ``trade_keys_unique`` asset check.
 """
 
-from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, Source, Table
+from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Source, Table
 from opinion_pipeline.validation.checks import (
     ADDRESS_PATTERN,
     TX_HASH_PATTERN,
@@ -32,6 +32,7 @@ def _text(field: str) -> Source:
 
 TRADES = Table(
     name="trades",
+    row_limits=RowLimits(warn=5_000_000, error=20_000_000),  # every fill of every whale
     payload="UserTradeData",
     description="Every trade of every tracked whale, deduplicated on trade_key.",
     key=("trade_key",),
@@ -103,6 +104,7 @@ TRADES = Table(
 
 WHALE_ACTIVITY = Table(
     name="whale_activity",
+    row_limits=RowLimits(warn=1_000_000, error=5_000_000),  # the seed warned at 1M activity rows
     description="New whale trades worth at least OPINION_WHALE_ALERT_USD, with the whale's label.",
     key=("trade_key",),
     columns=(
@@ -141,6 +143,7 @@ ARCHIVED_TRADES = Table(
 # migration: the catalog creates them on the next open.
 TRADE_COVERAGE = Table(
     name="trade_coverage",
+    row_limits=RowLimits(warn=10_000, error=100_000),
     description="Per whale: the venue's trade count against stored + archived + quarantined.",
     key=("wallet",),
     columns=(
@@ -174,6 +177,7 @@ TRADE_COVERAGE = Table(
 
 TRADE_REPAIRS = Table(
     name="trade_repairs",
+    row_limits=RowLimits(warn=100_000, error=1_000_000),
     description="Every repair of a wallet's trade history (a full re-read) and its outcome.",
     key=("repair_key",),
     columns=(
@@ -195,6 +199,7 @@ TRADE_REPAIRS = Table(
 # the warehouse itself; for the UI and for operators ("why was this whale not polled?").
 WHALE_POLLING = Table(
     name="whale_polling",
+    row_limits=RowLimits(warn=20_000, error=200_000),
     description="Per whale, as the last whale-sync run planned it: rate, expected trades, due.",
     key=("wallet",),
     columns=(

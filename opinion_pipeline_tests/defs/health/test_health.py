@@ -9,9 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from opinion_pipeline.config import DEFAULT_HEALTH_THRESHOLDS, SettingsError, load_settings
+from opinion_pipeline.config import SettingsError, load_settings
 from opinion_pipeline.defs.whale_trades.store import insert_trades
 from opinion_pipeline.defs.whale_trades.validate import prepare_trades
+from opinion_pipeline.tables import RowLimits
+from opinion_pipeline.warehouse.catalog import health_row_limits, warehouse_tables
 from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline_tests.conftest import pipeline_warehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
@@ -56,13 +58,22 @@ def _run_text(instance: dg.DagsterInstance, run_id: str) -> str:
 # -- thresholds ----------------------------------------------------------------------------------
 
 
-def test_thresholds_cover_every_table_and_merge_over_defaults(monkeypatch):
-    from opinion_pipeline.warehouse.catalog import warehouse_tables
+# Stored tables the health check has never sized (no row_limits): the one-row version table
+# and the archive's key list.
+UNCHECKED_TABLES = {"schema_version", "archived_trades"}
 
+
+@pytest.mark.unit
+def test_thresholds_cover_every_table_and_merge_over_defaults(monkeypatch):
     monkeypatch.delenv("OPINION_HEALTH_THRESHOLDS", raising=False)
+    tables = {table.name: table for table in warehouse_tables()}
+    unlimited = sorted(name for name, t in tables.items() if t.row_limits is None)
+    assert unlimited == sorted(UNCHECKED_TABLES), "a new table needs row_limits= in its spec"
     defaults = load_settings().thresholds()
-    checked = {table.name for table in warehouse_tables()} - {"schema_version", "archived_trades"}
-    assert set(defaults) == checked
+    assert set(defaults) == set(tables) - UNCHECKED_TABLES
+    for name, levels in defaults.items():  # the defaults are the specs' row_limits
+        limits = tables[name].row_limits
+        assert levels == {"warn": limits.warn, "error": limits.error}
     assert defaults["whale_activity"]["warn"] == 1_000_000  # the seed's activity threshold
     monkeypatch.setenv("OPINION_HEALTH_THRESHOLDS", json.dumps({"trades": {"warn": 7}}))
     merged = load_settings().thresholds()
@@ -70,6 +81,13 @@ def test_thresholds_cover_every_table_and_merge_over_defaults(monkeypatch):
     assert merged["markets"] == defaults["markets"]
 
 
+@pytest.mark.unit
+def test_row_limits_refuse_warn_above_error():
+    with pytest.raises(ValueError, match="warn <= error"):
+        RowLimits(warn=10, error=5)
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "raw, fragment",
     [
@@ -100,7 +118,7 @@ def test_table_sizes_pass_warn_and_error_against_thresholds(pipeline_env, instan
     assert checks["api_reachable"].passed, checks["api_reachable"].description
     assert checks["table_size_trades"].passed and _value(checks["table_size_trades"], "rows") == 3
     table_checks = [name for name in checks if name.startswith("table_size_")]
-    assert len(table_checks) == len(DEFAULT_HEALTH_THRESHOLDS) >= 16  # one per table
+    assert len(table_checks) == len(health_row_limits()) >= 20  # one per table
 
     monkeypatch.setenv("OPINION_HEALTH_THRESHOLDS", '{"trades": {"warn": 2, "error": 10}}')
     result = run_job(instance, JOB)

@@ -9,6 +9,7 @@ import pytest
 from opinion_pipeline.defs.whale_candidates.sync import DiscoveryOptions, discover
 from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
+from opinion_pipeline.opinion_api import unofficial
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.defs.whale_candidates.conftest import (
     chosen_by_volume,
@@ -65,7 +66,7 @@ def test_ranking_values_as_sent_with_unknowns_kept(crowd, crowd_api, warehouse, 
 
 
 def test_pins_stay_and_excludes_never_appear(crowd, crowd_api, warehouse, tmp_path):
-    top = [row["walletAddress"] for row in crowd_api.unofficial_leaderboard("volume", 30)][:2]
+    top = [row["walletAddress"] for row in unofficial.leaderboard(crowd_api, "volume", 30)][:2]
     quiet = crowd.traders[-1].address  # ranks nowhere
     path = registry(tmp_path / "whales.csv", [f"{quiet},my pick,", f"{top[0]},spam,exclude"])
     run_discovery(crowd_api, warehouse, path)
