@@ -2,11 +2,13 @@
 
 NOT the issue's `benchmarks.polling` (which drives the HTTP simulator for 30 minutes): this runs
 the planner's own code (`defs/whale_trades/planner.plan_polls`) minute by minute against
-seeded Poisson trades with heavy-tailed per-whale rates (log-normal), counting one request per
-poll plus one per 20 new trades, and reports the detection latency of each new trade (first
-poll after it) for the planner and for polling every whale in turn at the same budget.
+trades drawn from the simulator's heavy-tailed activity model (simulator/activity.py: log-normal
+rates, bursts, silences; 30 days of history before the run, as after a backfill), with the
+rate estimate the sync uses (planner.estimate_rate), counting one request per poll plus one per
+20 new trades, and reports the detection latency of each new trade (first poll after it) for
+the planner and for polling every whale in turn at the same budget (round-robin).
 
-    python -m benchmarks.polling_model [--whales 10000] [--minutes 60] [--budget 600]
+    python -m benchmarks.polling_model [--whales 10000] [--minutes 90] [--budget 600] [--quick]
 """
 
 from __future__ import annotations
@@ -15,21 +17,29 @@ import argparse
 import math
 import random
 import statistics
+from bisect import bisect_left, bisect_right
 
 from benchmarks.common import emit
-from opinion_pipeline.defs.whale_trades.planner import WhaleState, plan_polls
+from opinion_pipeline.defs.whale_trades.planner import (
+    LONG_WINDOW_S,
+    SHORT_TAU_S,
+    WhaleState,
+    estimate_rate,
+    plan_polls,
+)
+from opinion_pipeline.simulator.activity import Arrivals
 
 HOUR = 3600.0
+HISTORY_DAYS = 30.0
 
 
-def _trades(rng: random.Random, rate: float, span: float) -> list[float]:
-    times, t = [], 0.0
-    while rate > 0:
-        t += rng.expovariate(rate)
-        if t >= span:
-            return times
-        times.append(t)
-    return times
+def _trades(seed: int, whale: int, begin: float, end: float) -> tuple[list[float], float]:
+    """The whale's trade times in [begin, end) from the simulator's activity model."""
+    arrivals = Arrivals(random.Random(f"{seed}:{whale}"), begin=begin, start=0.0)
+    times = []
+    while (at := arrivals.next()) < end:
+        times.append(at)
+    return times, arrivals.base_per_s
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -39,26 +49,31 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
+def _rate(times: list[float], seen: int, now: float, begin: float) -> float:
+    """The planner's estimate (planner.whale_states) from the trades stored by ``now``."""
+    low = bisect_left(times, now - LONG_WINDOW_S, 0, seen)
+    recent = bisect_left(times, now - 8 * SHORT_TAU_S, 0, seen)
+    short = sum(math.exp(-(now - t) / SHORT_TAU_S) for t in times[recent:seen]) / SHORT_TAU_S
+    held = max(HOUR, min(LONG_WINDOW_S, now - max(begin, now - LONG_WINDOW_S)))
+    return estimate_rate(short, seen - low, held)
+
+
 def run(whales: int, minutes: int, budget: int, seed: int = 7, planner: bool = True) -> dict:
-    rng = random.Random(seed)
-    rates = [min(30.0, rng.lognormvariate(-3.0, 1.8)) / HOUR for _ in range(whales)]  # per s
     span = minutes * 60.0
-    history = 6 * HOUR  # warm-up history the rate estimate starts from
-    trades = [_trades(rng, r, span + history) for r in rates]
-    trades = [[t - history for t in ts] for ts in trades]
+    begin = -HISTORY_DAYS * 86400.0  # history the rate estimate starts from (the backfill)
+    drawn = [_trades(seed, i, begin, span) for i in range(whales)]
+    trades = [times for times, _ in drawn]
     last_poll = [0.0] * whales  # after a backfill at t = 0
-    next_index = [sum(1 for t in ts if t <= 0) for ts in trades]
+    next_index = [bisect_right(ts, 0.0) for ts in trades]
     latencies: list[list[float]] = [[] for _ in range(whales)]
     longest_gap, requests, cursor = 0.0, 0, 0
     for minute in range(1, minutes + 1):
         now = minute * 60.0
         if planner:
-            states = []
-            for i in range(whales):
-                seen = [t for t in trades[i][: next_index[i]] if t > now - 30 * 86400]
-                short = sum(math.exp(-(now - t) / HOUR) for t in seen) / HOUR
-                rate = max(short, len(seen) / (now + history), 1 / (30 * 86400))  # observed span
-                states.append(WhaleState(str(i), last_poll[i], rate, new=False))
+            states = [
+                WhaleState(str(i), last_poll[i], _rate(trades[i], next_index[i], now, begin), False)
+                for i in range(whales)
+            ]
             chosen = [
                 int(a)
                 for a in plan_polls(states, now=now, budget=budget, max_interval_s=HOUR).polled
@@ -70,15 +85,17 @@ def run(whales: int, minutes: int, budget: int, seed: int = 7, planner: bool = T
                 cursor = (cursor + 1) % whales
                 spent += 1
         for i in chosen:
-            new = [t for t in trades[i][next_index[i] :] if t <= now]
+            upto = bisect_right(trades[i], now)
+            new = trades[i][next_index[i] : upto]
             requests += 1 + len(new) // 20
             latencies[i].extend(now - t for t in new)
-            next_index[i] += len(new)
+            next_index[i] = upto
             longest_gap = max(longest_gap, now - last_poll[i])
             last_poll[i] = now
     longest_gap = max(longest_gap, max(span - t for t in last_poll))
     everything = [x for per in latencies for x in per]
-    busiest = sorted(range(whales), key=lambda i: -rates[i])[: max(1, whales // 10)]
+    counts = [len(per) for per in latencies]
+    busiest = sorted(range(whales), key=lambda i: -counts[i])[: max(1, whales // 10)]
     busy = [x for i in busiest for x in latencies[i]]
     return {
         "p50_s": _percentile(everything, 0.5), "p95_s": _percentile(everything, 0.95),
@@ -96,7 +113,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.whales, args.minutes, args.budget = 300, 10, 30
+        args.whales, args.minutes, args.budget = 1000, 60, 100
     planned = run(args.whales, args.minutes, args.budget, planner=True)
     baseline = run(args.whales, args.minutes, args.budget, planner=False)
     print(f"planner:     {planned}")

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from opinion_pipeline.simulator.activity import ACTIVITIES
 from opinion_pipeline.simulator.clock import SimClock
 from opinion_pipeline.simulator.counters import Counters
 from opinion_pipeline.simulator.faults import Faults, FaultSettings, FaultSettingsError
@@ -47,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="ordinary untracked traders (default 2000) the leaderboard and holders rank",
     )
     add("--history-days", type=float, default=14.0, help="trade history of active wallets")
+    add(
+        "--activity",
+        choices=ACTIVITIES,
+        default="profiles",
+        help="trade arrivals: the three fixed profiles (default) or heavy-tailed rates with "
+        "bursts and silences (simulator/activity.py)",
+    )
     add("--clock-speed", type=float, default=1.0, help="simulated s per real s; 0 freezes time")
     add("--start-time", type=int, help="simulated start, epoch seconds (default: now)")
     add(
@@ -99,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         wallets=args.wallets,
         traders=args.traders,
         history_days=args.history_days,
+        activity=args.activity,
         start=args.world_start if args.world_start is not None else start,
         clock=clock,
     )

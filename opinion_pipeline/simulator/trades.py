@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
+from opinion_pipeline.simulator.activity import Arrivals
 from opinion_pipeline.simulator.holdings import HoldingsBook
 from opinion_pipeline.simulator.markets import DAY, Market
 from opinion_pipeline.simulator.util import (
@@ -69,6 +70,7 @@ class WalletTrades:
         leaves: Sequence[Market],
         active_leaves: ActiveLeaves,
         snipes: Sequence[tuple[int, int]],
+        activity: str = "profiles",
     ) -> None:
         self.wallet = wallet
         self._leaves = leaves
@@ -85,11 +87,18 @@ class WalletTrades:
         self._fixed: list[int] = []
         self._book = HoldingsBook()
         self._next_arrival = float("inf")
+        self._arrivals: Arrivals | None = None
         if wallet.profile == "inactive":
             count = self._clock_rng.randint(3, 8)
             low, high = start - 200 * DAY, start - 100 * DAY
             self._fixed = sorted(self._clock_rng.randint(low, high) for _ in range(count))
             self._snipes = []
+        elif activity == "heavy-tailed" and wallet.profile in ("heavy", "light"):  # activity.py
+            begin = start - history_days * DAY
+            self._arrivals = Arrivals(
+                seeded_rng(seed, "activity", wallet.address), begin=begin, start=start
+            )
+            self._advance_arrival()
         elif self._rate > 0:
             self._next_arrival = start - history_days * DAY
             self._advance_arrival()
@@ -98,7 +107,10 @@ class WalletTrades:
         self._favourites = [i for i, leaf in enumerate(leaves) if leaf.root.market_id in liked]
 
     def _advance_arrival(self) -> None:
-        self._next_arrival += self._clock_rng.expovariate(self._rate)
+        if self._arrivals is not None:
+            self._next_arrival = self._arrivals.next()
+        else:
+            self._next_arrival += self._clock_rng.expovariate(self._rate)
 
     def visible(self, now: int) -> list[Fill]:
         """Fills with createdAt <= now, oldest first (a new list the caller may keep)."""

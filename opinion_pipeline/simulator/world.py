@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
+from opinion_pipeline.simulator.activity import ACTIVITIES
 from opinion_pipeline.simulator.aggregates import leaderboard_value
 from opinion_pipeline.simulator.clock import SimClock
 from opinion_pipeline.simulator.markets import DAY, HOUR, Market, build_markets, market_data
@@ -33,6 +34,7 @@ class World:
         wallets: int = 30,
         traders: int = 0,
         history_days: float = 14.0,
+        activity: str = "profiles",
         start: int,
         clock: SimClock,
     ) -> None:
@@ -41,6 +43,9 @@ class World:
         self.clock = clock
         self.history_start = int(start - history_days * DAY)
         self.history_days = history_days
+        if activity not in ACTIVITIES:
+            raise ValueError(f"activity must be one of {', '.join(ACTIVITIES)}, not {activity!r}")
+        self.activity = activity
         self.markets = build_markets(seed, markets, start)
         self.by_id: dict[int, Market] = {
             node.market_id: node for market in self.markets for node in [market, *market.children]
@@ -117,6 +122,7 @@ class World:
                         leaves=self.leaves,
                         active_leaves=self.active_leaves,
                         snipes=self._snipes.get(wallet.address, ()),
+                        activity=self.activity,
                     )
                     self._stores[wallet.address] = store
         return store

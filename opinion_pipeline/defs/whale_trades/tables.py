@@ -212,8 +212,9 @@ WHALE_POLLING = Table(
                nullable=False),
         Column("planned", "BOOLEAN", "Whether the last run polled it.", nullable=False),
         Column("next_due_at", TIMESTAMP,
-               f"When it is due next: its expected trades reach the last cut-off, at the latest "
-               f"last poll + OPINION_MAX_POLL_INTERVAL_MINUTES {_UTC}.", nullable=False),
+               f"When it is due next: last poll + its target interval (busy tier or the rest), "
+               f"at the latest last poll + OPINION_MAX_POLL_INTERVAL_MINUTES {_UTC}.",
+               nullable=False),
         Column("planned_at", TIMESTAMP, f"When the last run planned {_UTC}.", nullable=False),
     ),
 )  # fmt: skip

@@ -8,6 +8,7 @@ from opinion_pipeline.defs.whale_registry.sync import tracked_whales
 from opinion_pipeline.defs.whale_trades.planner import (
     PollBudget,
     WhaleState,
+    busy_tier,
     floor_quota,
     plan_polls,
 )
@@ -63,6 +64,32 @@ def test_every_whale_is_polled_within_the_floor_over_simulated_runs():
             last_seen[address] = now
     longest = max([longest, *(NOW + 119 * 60 - t for t in last_seen.values())])
     assert longest <= HOUR
+
+
+def test_the_busy_tier_takes_the_whales_that_make_most_trades():
+    # 100 whales make almost every trade: they are the tier, polled far more often than the rest
+    rates = [10 / HOUR] * 100 + [0.001 / HOUR] * 9_900
+    busy, busy_interval, rest_interval = busy_tier(
+        rates, polls_per_run=600, run_interval_s=60, max_interval_s=HOUR - 60
+    )
+    assert busy >= 100 and busy_interval <= 180 and rest_interval >= 5 * busy_interval
+    # equal rates: nobody is busier, so every whale is polled in turn (round-robin)
+    busy, busy_interval, rest_interval = busy_tier(
+        [1 / HOUR] * 1_000, polls_per_run=100, run_interval_s=60, max_interval_s=HOUR - 60
+    )
+    assert busy_interval == pytest.approx(600) and rest_interval == pytest.approx(600)
+    assert busy_tier([], polls_per_run=10, run_interval_s=60, max_interval_s=HOUR)[0] == 0
+
+
+def test_the_planner_beats_round_robin_on_the_heavy_tailed_model():
+    from benchmarks.polling_model import run
+
+    planned = run(400, 40, 40)
+    baseline = run(400, 40, 40, planner=False)
+    assert planned["trades"] > 50 and planned["requests"] == baseline["requests"]
+    assert planned["p95_s"] < baseline["p95_s"]
+    assert planned["busiest_decile_p95_s"] < baseline["busiest_decile_p95_s"]
+    assert planned["max_poll_gap_s"] <= HOUR
 
 
 def test_new_whales_come_first():
