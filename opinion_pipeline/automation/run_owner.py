@@ -4,8 +4,10 @@ A "Materialize" click runs as ``__ASSET_JOB``, without the job's ``opinion/job``
 ``dagster/max_runtime`` tags: run monitoring would give it the instance's 30-minute default
 instead of the job's limit, and the sync log would list it under ``__ASSET_JOB``. The one-at-a-
 time rule itself does not depend on this (every asset is in its job's concurrency pool, which the
-run queue enforces for every run); this sensor labels such runs after the fact, within seconds:
-each asset's pool names its job (``automation.jobs``), and the job's tags are copied onto the run.
+run queue enforces for every run). The run coordinator (``run_coordinator.py``) labels such runs
+as they are queued; this sensor is the fallback for a run it could not label (a code location
+not loaded at submission, an instance configured with Dagster's own coordinator), within
+seconds: each asset's pool names its job (``automation.jobs``), and the job's tags are copied.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any
 import dagster as dg
 
 from opinion_pipeline.config import SettingsError, load_settings
-from opinion_pipeline.run_log.summary import RunSummary, summarise
+from opinion_pipeline.run_log.summary import OWNER_TAG, RunSummary, summarise
 
 STATUS_ALIASES = {
     "success": "SUCCESS", "succeeded": "SUCCESS", "ok": "SUCCESS",
@@ -92,9 +92,6 @@ def open_instance() -> dg.DagsterInstance:
         )
     print(f"sync-log: instance {home} ({settings.effective_mode} mode)", file=sys.stderr)
     return dg.DagsterInstance.from_config(str(home))
-
-
-OWNER_TAG = "opinion/job"  # automation.jobs.CONCURRENCY_TAG (this CLI imports no definitions)
 
 
 def owner(run: dg.DagsterRun) -> str:

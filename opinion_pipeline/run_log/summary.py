@@ -52,6 +52,9 @@ _FAILURE_EVENTS = {
 MAX_ERROR_CHARS = 50_000
 
 
+OWNER_TAG = "opinion/job"  # automation.jobs.CONCURRENCY_TAG (run_log imports no definitions)
+
+
 @dataclass(frozen=True)
 class RunSummary:
     run_id: str
@@ -64,6 +67,12 @@ class RunSummary:
     tags: Mapping[str, str] = field(default_factory=dict)
     numbers: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
+
+    @property
+    def owner(self) -> str:
+        """The job the run counts under: its own, or the job whose assets a UI run materialized
+        (the ``opinion/job`` tag the run_owner_tags sensor gives a ``__ASSET_JOB`` run)."""
+        return self.tags.get(OWNER_TAG) or self.job_name
 
     @property
     def finished(self) -> bool:

@@ -90,7 +90,13 @@ class DuckDBWarehouse(ConfigurableResource):
 
     @contextmanager
     def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An open connection, held under the cross-process lock for the block's duration."""
+        """An open connection, held under the cross-process lock for the block's duration.
+
+        A reader of a missing warehouse is refused before anything is made: no directory, no
+        lock file (a mistyped ``warehouse-query --path`` must not leave folders behind).
+        """
+        if read_only and not Path(self.path).exists():
+            raise WarehouseError(f"no warehouse at {self.path} yet: run a sync first")
         self._prepare_directory()
         with self._lock():
             if read_only and not Path(self.path).exists():

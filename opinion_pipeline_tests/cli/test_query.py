@@ -78,6 +78,15 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
     assert "no warehouse" in result.stderr and "run a sync first" in result.stderr
 
 
+@pytest.mark.unit
+def test_missing_path_is_named_and_nothing_is_created(tmp_path, capsys):
+    missing = tmp_path / "typo" / "deeper" / "w.duckdb"
+    assert query.main(["--path", str(missing), "--tables"]) == 2
+    err = capsys.readouterr().err
+    assert f"no warehouse at {missing}" in err
+    assert list(tmp_path.iterdir()) == [], "no directory or lock file made for a missing path"
+
+
 def _money_warehouse(tmp_path) -> DuckDBWarehouse:
     path = tmp_path / "money.duckdb"
     with duckdb.connect(str(path)) as conn:
@@ -109,7 +118,9 @@ def test_default_warehouse_follows_the_mode_and_is_named_on_stderr(tmp_path, mon
     simulator_file = tmp_path / "data" / "simulator" / "warehouse.duckdb"
     assert f"warehouse {simulator_file} (simulator mode)" in err
     assert f"no warehouse at {simulator_file}" in err
+    assert not (tmp_path / "data").exists(), "a missing warehouse makes no directory"
     live_file = tmp_path / "data" / "warehouse.duckdb"
+    live_file.parent.mkdir()
     duckdb.connect(str(live_file)).close()
     assert query.main(["--tables"]) == 2
     assert "OPINION_MODE=live opens it" in capsys.readouterr().err  # the other mode's file

@@ -123,6 +123,9 @@ def test_ctrl_c_is_a_normal_stop_and_the_banner_names_every_file(tmp_path):
         assert f"Alert links: http://127.0.0.1:{ui_port}/runs/" in output  # follows --port
         assert registry.exists() and registry.read_text().count("\n0x") == 30
         assert "SupersessionWarning" not in output, "the dagster dev notice is filtered"
+        # run from the project root (its dagster.yaml) with DAGSTER_HOME elsewhere, as a user does
+        assert "Found a dagster instance configuration" not in output
+        assert "will not be used to configure Dagster" not in output
         os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         assert launcher.wait(timeout=90) == 0, (tmp_path / "launcher.log").read_text()[-2000:]
     finally:

@@ -38,6 +38,9 @@ def test_a_ui_materialization_waits_for_the_running_whale_sync(
         scheduled = client.launch_job("sync_whale_trades")
         wait_for(lambda: client.run_status(scheduled) == "STARTED", 120, "the whale sync to start")
         clicked = client.materialize("whale_trades", "whale_activity")  # one multi-asset
+        with dg.DagsterInstance.from_config(str(ui_with_data.home)) as instance:
+            queued_tags = instance.get_run_by_id(clicked).tags
+        assert queued_tags.get("opinion/job") == WHALE_POOL, "labelled as it was queued"
         while (status := client.run_status(scheduled)) not in FINISHED:
             assert client.run_status(clicked) in ("QUEUED", "NOT_STARTED"), client.runs()
         assert status == "SUCCESS", client.runs()
@@ -64,7 +67,7 @@ def test_a_ui_materialization_waits_for_the_running_whale_sync(
             owner, runtime = tags.get("opinion/job"), tags.get("dagster/max_runtime")
             return owner == WHALE_POOL and runtime == "300"
 
-        wait_for(labelled, 30, "the UI run to carry the job's tags")
+        assert labelled(), "the UI run carries the job's tags"
         listed = sync_log.collect(instance, ["sync_whale_trades"], [], None, 50)
         assert clicked in {summary.run_id for summary in listed["sync_whale_trades"]}
         under_asset_job = sync_log.collect(instance, ["__ASSET_JOB"], [], None, 50)

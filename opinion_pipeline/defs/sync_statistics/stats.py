@@ -91,11 +91,14 @@ def job_stats(job_name: str, summaries: Sequence[RunSummary]) -> JobStats:
 def compute_sync_stats(
     instance: dg.DagsterInstance, since: datetime, now: datetime
 ) -> list[JobStats]:
-    """One JobStats per job that had a run created in [since, now], sorted by job name."""
+    """One JobStats per job that had a run created in [since, now], sorted by job name.
+
+    A run launched from the UI (``__ASSET_JOB``) counts under the job that owns its assets.
+    """
     grouped: dict[str, list[RunSummary]] = defaultdict(list)
     for record in runs_since(instance, since):
         summary = summarise(instance, record, now=now)
-        grouped[summary.job_name].append(summary)
+        grouped[summary.owner].append(summary)
     return [job_stats(name, grouped[name]) for name in sorted(grouped)]
 
 

@@ -87,3 +87,20 @@ def test_window_durations_and_per_job_numbers(pipeline_env, simulator, instance)
     everything = compute_sync_stats(instance, now - timedelta(hours=1), now)
     assert {s.job_name for s in everything} == {"sync_markets", "mark_inactive_whales"}
     assert "sync\\_markets" in stats_markdown(everything)
+
+
+@pytest.mark.unit
+def test_a_ui_run_counts_under_the_job_that_owns_its_assets():
+    from opinion_pipeline.definitions import defs
+
+    repository = defs.get_repository_def()
+    with dg.instance_for_test() as instance:
+        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        instance.create_run_for_job(  # a "Materialize" click, as the run_owner_tags sensor left it
+            repository.get_implicit_global_asset_job_def(),
+            asset_selection=frozenset({dg.AssetKey("markets")}),
+            tags={"opinion/job": "sync_markets"},
+        )
+        now = datetime.now(timezone.utc) + timedelta(seconds=1)
+        stats = compute_sync_stats(instance, since, now)
+        assert [(s.job_name, s.runs) for s in stats] == [("sync_markets", 1)]
