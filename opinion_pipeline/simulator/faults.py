@@ -140,11 +140,12 @@ CORRUPTIONS: dict[str, tuple[Corruption, ...]] = {
     ),
     "leaderboard": (
         _set("walletAddress", "0x123"), _drop("walletAddress"), _negate("rankingValue"),
-        _set("rankingValue", 12.5), _set("rankingValue", "lots"),
+        _set("rankingValue", 12.5), _set("rankingValue", "lots"), _set("rankingChange", "up"),
+        _set("id", "x1"), _set("xUserId", "@someone"),
     ),
     "holder": (
         _set("walletAddress", "0x123"), _drop("walletAddress"), _set("sharesAmount", "lots"),
-        _set("sharesAmount", -5.0),
+        _set("sharesAmount", -5.0), _set("profit", "lots"),
     ),
 }  # fmt: skip
 
