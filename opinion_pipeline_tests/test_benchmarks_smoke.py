@@ -23,6 +23,7 @@ BENCHMARKS = (
     "orchestration",
     "growth",
     "polling_model",
+    "discovery_budget",
 )
 TIMEOUT_S = 240
 
