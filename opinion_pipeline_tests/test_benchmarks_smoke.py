@@ -25,6 +25,7 @@ BENCHMARKS = (
     "polling_model",
     "whale_pnl",
     "positions_snapshot",
+    "discovery_budget",
 )
 TIMEOUT_S = 240
 

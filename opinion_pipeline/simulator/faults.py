@@ -20,7 +20,9 @@ from opinion_pipeline.simulator.util import EXACT, dec_str
 ENVELOPES = ("errno", "code", "alternate")
 SIDE_CASES = ("upper", "title", "mixed")
 UNOFFICIAL_STATES = ("up", "gone", "html")  # the web-app routes: served, 404, an HTML page
-RATES = ("error_rate", "drop_rate", "truncate_rate", "malformed_rate", "errno_rate")
+RATES = (
+    "error_rate", "drop_rate", "truncate_rate", "malformed_rate", "errno_rate", "safe_proxy_rate",
+)  # fmt: skip
 ERROR_STATUSES = (500, 502, 503)
 USD_SCALE = Decimal(10) ** 18
 
@@ -45,6 +47,8 @@ class FaultSettings:
     null_empty_list: bool = False  # an empty list comes back as null
     refuse_region: bool = False  # every API request: HTTP 200, errno 10403 "Invalid area"
     unofficial_routes: str = "up"  # up | gone (leaderboard and holders answer 404) | html
+    safe_proxy_rate: float = 0.0  # share of ordinary traders the web-app routes show by their
+    # Safe proxy address, whose trades route returns nothing (simulator/proxies.py)
 
     def with_update(self, update: dict[str, Any]) -> FaultSettings:
         """A copy with ``update`` merged in; ``{"reset": true}`` starts from the defaults."""
@@ -140,11 +144,12 @@ CORRUPTIONS: dict[str, tuple[Corruption, ...]] = {
     ),
     "leaderboard": (
         _set("walletAddress", "0x123"), _drop("walletAddress"), _negate("rankingValue"),
-        _set("rankingValue", 12.5), _set("rankingValue", "lots"),
+        _set("rankingValue", 12.5), _set("rankingValue", "lots"), _set("rankingChange", "up"),
+        _set("id", "x1"), _set("xUserId", "@someone"),
     ),
     "holder": (
         _set("walletAddress", "0x123"), _drop("walletAddress"), _set("sharesAmount", "lots"),
-        _set("sharesAmount", -5.0),
+        _set("sharesAmount", -5.0), _set("profit", "lots"),
     ),
 }  # fmt: skip
 

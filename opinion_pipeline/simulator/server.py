@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from opinion_pipeline.simulator.api import ApiError, answer, match_route
 from opinion_pipeline.simulator.control import handle_control
 from opinion_pipeline.simulator.faults import FaultSettings, envelope
+from opinion_pipeline.simulator.proxies import show_proxies
 from opinion_pipeline.simulator.simulation import Simulation
 from opinion_pipeline.simulator.util import fingerprint
 
@@ -189,6 +190,9 @@ class Handler(BaseHTTPRequestHandler):
             return result
         faults = self.server.simulation.faults
         rows = result["list"]
+        if rows_kind in ("leaderboard", "holder") and settings.safe_proxy_rate:
+            world = self.server.simulation.world
+            show_proxies(rows, world.seed, world.by_address, settings.safe_proxy_rate)
         corrupted = faults.corrupt(rows, rows_kind, settings.malformed_rate)
         if corrupted:
             count("malformed_rows", corrupted)

@@ -58,6 +58,7 @@ def test_faults_route_merges_resets_and_rejects_unknown_fields(
         "drop_rate": 0.0, "truncate_rate": 0.0, "malformed_rate": 0.0, "errno_rate": 0.0,
         "envelope": "errno", "side_case": "upper", "usd_amount_scaled": False,
         "null_empty_list": False, "refuse_region": False, "unofficial_routes": "up",
+        "safe_proxy_rate": 0.0,
     }  # fmt: skip
     assert faults(latency_ms=5)["latency_ms"] == 5
     merged = faults(side_case="title")

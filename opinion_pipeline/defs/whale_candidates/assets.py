@@ -117,6 +117,7 @@ def whale_candidates(
             "sources_skipped": "; ".join(f"{k}: {v}" for k, v in report.sources_skipped.items())
             or "none",
             "rules": options.rules.describe(),
+            "unknown_fields": ", ".join(report.unknown_fields) or "none",
             "unofficial": UNOFFICIAL_NOTE,
             **_tables(report),
         },

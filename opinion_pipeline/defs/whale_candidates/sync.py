@@ -46,6 +46,7 @@ class DiscoveryReport(SyncReport):
     sources_skipped: dict[str, str] = field(default_factory=dict)
     sources_failed: dict[str, str] = field(default_factory=dict)
     decided: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unknown_fields: list[str] = field(default_factory=list)  # sent by a route, documented nowhere
 
 
 def _plan(warehouse: Warehouse, options: DiscoveryOptions, report: DiscoveryReport) -> list[int]:
@@ -88,6 +89,7 @@ def discover(
         fetched["leaderboard"] = fetch_leaderboards(client)
     if "holders" in report.sources_run:
         fetched["holders"] = fetch_holders(client, markets)
+    unknown: set[str] = set()
     with warehouse.session() as session:
         for name, result in fetched.items():
             if result.failed:
@@ -96,6 +98,7 @@ def discover(
             report.items_fetched += len(result.sightings.rows) + len(result.sightings.rejects)
             report.new_rows += store.write_sightings(session, name, result.sightings, run_id)
             report.rejects.extend(result.sightings.rejects)
+            unknown |= result.sightings.unknown_fields
         entries = store.registry_entries(session)
         pinned = registry_sightings(entries)
         store.clear_registry_sightings(session, [row["address"] for row in pinned.rows])
@@ -107,6 +110,7 @@ def discover(
         store.write_candidates(session, decided)
         report.table_rows = len(decided)
     report.quarantined = len(report.rejects)
+    report.unknown_fields = sorted(unknown)
     report.decided = decided
     counters.apply(report)
     report.extra.update(

@@ -14,7 +14,9 @@ from opinion_pipeline.tables import MONEY, TIMESTAMP, Column, RowLimits, Source,
 from opinion_pipeline.validation.checks import (
     ADDRESS_PATTERN,
     fits_decimal_38_18,
+    int_check,
     is_decimal_string,
+    is_int,
     string_check,
 )
 
@@ -34,8 +36,44 @@ def _json_number(value: object) -> bool:
     return math.isfinite(value) and 0 <= value < 10**20
 
 
+def _signed_json_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and abs(value) < 10**20
+
+
+def _id_text(value: object) -> bool:
+    """xUserId: digits, sent as a string (or, seen in other clients, an integer)."""
+    return is_int(value) or (isinstance(value, str) and value.isdigit())
+
+
 RANKING_VALUE = pa.Check(_ranking_value, element_wise=True, name='a decimal string or "" (unknown)')
 HOLDING_NUMBER = pa.Check(_json_number, element_wise=True, name="a JSON number >= 0")
+PROFIT_NUMBER = pa.Check(_signed_json_number, element_wise=True, name="a JSON number")
+ID_TEXT = pa.Check(_id_text, element_wise=True, name="digits (string or integer)")
+
+
+def _extra(name: str, field: str, check: pa.Check, what: str) -> Column:
+    """A documented extra field (§3.6, §3.7): checked when sent, never stored; may be absent."""
+    return Column(name, "VARCHAR", f"{field}: {what} (checked, not stored).",
+                  source=Source(field, check, nullable=True))  # fmt: skip
+
+
+# The fields §3.6 and §3.7 document beyond the ones discovery uses. A row that sends one of them
+# with the wrong type is quarantined naming the field: a changed route shows up as rejects with
+# the field named, not as silently wrong sightings. Undocumented fields are ignored (§3.1).
+LEADERBOARD_EXTRAS = (
+    _extra("id", "id", int_check(minimum=0), "an integer"),
+    _extra("ranking_change", "rankingChange", int_check(), "an integer (places gained)"),
+    _extra("ranking_type", "rankingType", int_check(minimum=0), "an integer"),
+    _extra("avatar", "avatar", string_check(), 'a URL or ""'),
+    _extra("x_username", "xUsername", string_check(), "a string"),
+    _extra("x_user_id", "xUserId", ID_TEXT, "digits"),
+)
+HOLDER_EXTRAS = (
+    _extra("profit", "profit", PROFIT_NUMBER, "a JSON number"),
+    _extra("avatar", "avatar", string_check(), 'a URL or ""'),
+)
 
 LEADERBOARD_ENTRY = Table(
     name="leaderboard_entry", payload="LeaderboardEntry", stored=False,
@@ -46,6 +84,7 @@ LEADERBOARD_ENTRY = Table(
                source=Source("rankingValue", RANKING_VALUE)),
         Column("user_name", "VARCHAR", "userName.",
                source=Source("userName", string_check(), nullable=True)),
+        *LEADERBOARD_EXTRAS,
     ),
 )  # fmt: skip
 
@@ -58,6 +97,7 @@ HOLDER_ENTRY = Table(
                source=Source("sharesAmount", HOLDING_NUMBER)),
         Column("user_name", "VARCHAR", "userName.",
                source=Source("userName", string_check(), nullable=True)),
+        *HOLDER_EXTRAS,
     ),
 )  # fmt: skip
 

@@ -33,10 +33,12 @@ class Sightings:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[tuple[str | None, Reject]] = field(default_factory=list)
+    unknown_fields: set[str] = field(default_factory=set)  # sent, documented nowhere: ignored
 
     def extend(self, other: Sightings) -> None:
         self.rows.extend(other.rows)
         self.rejects.extend(other.rejects)
+        self.unknown_fields |= other.unknown_fields
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=SIGHTING_COLUMNS, dtype=object)
@@ -59,9 +61,16 @@ def _tagged(rejects: list[Reject], where: str) -> list[tuple[str | None, Reject]
     ]
 
 
+def _unknown(raw: Sequence[Any], known: Sequence[str]) -> set[str]:
+    """Fields no contract section documents: ignored (§3.1), but named in the asset's metadata
+    so that a changed route is visible before it breaks anything."""
+    return {key for row in raw if isinstance(row, dict) for key in row} - set(known)
+
+
 def leaderboard_sightings(board: str, raw: Sequence[Any]) -> Sightings:
     """One leaderboard board (``volume:30``) as sightings; rank = position as sent."""
-    valid, rejects = validate_rows(raw, payload_schema(LEADERBOARD_ENTRY))
+    schema = payload_schema(LEADERBOARD_ENTRY)
+    valid, rejects = validate_rows(raw, schema)
     rows = []
     for position, row in valid.iterrows():
         sent = row["rankingValue"]
@@ -77,13 +86,15 @@ def leaderboard_sightings(board: str, raw: Sequence[Any]) -> Sightings:
                 "user_name": row["userName"],
             }
         )
-    return Sightings(rows, _tagged(rejects, f"leaderboard {board}"))
+    unknown = _unknown(raw, list(schema.columns))
+    return Sightings(rows, _tagged(rejects, f"leaderboard {board}"), unknown)
 
 
 def holder_sightings(market_id: int, side: str, raw: Sequence[Any]) -> Sightings:
     """One market side's top holders as sightings (``market:<id>:<side>``)."""
     board = f"market:{market_id}:{side}"
-    valid, rejects = validate_rows(raw, payload_schema(HOLDER_ENTRY))
+    schema = payload_schema(HOLDER_ENTRY)
+    valid, rejects = validate_rows(raw, schema)
     rows = [
         {
             "address": row["walletAddress"].lower(),
@@ -97,7 +108,8 @@ def holder_sightings(market_id: int, side: str, raw: Sequence[Any]) -> Sightings
         }
         for position, row in valid.iterrows()
     ]
-    return Sightings(rows, _tagged(rejects, f"holders {board}"))
+    unknown = _unknown(raw, list(schema.columns))
+    return Sightings(rows, _tagged(rejects, f"holders {board}"), unknown)
 
 
 def registry_sightings(entries: Sequence[dict[str, Any]]) -> Sightings:
