@@ -196,9 +196,11 @@ def overhead(args: Any) -> dict[str, Any]:
                 OPINION_API_BASE_URL=sim.base_url, OPINION_LEADERBOARD_URL=sim.leaderboard_url
             )
             common.say(f"overhead: {args.whales} whales backfilled ({stored} trades); daemon up")
+            # The instance's storage is created here, before the daemon starts: two processes
+            # creating a fresh SQLite instance at once race on its tables.
+            instance = _instance(env)
             daemon = Daemon(env, tmp / "daemon.log")
             try:
-                instance = _instance(env)
                 if args.quick:
                     runs = _wait_runs(instance, 1, 120, scheduled=False)
                 else:
