@@ -26,6 +26,7 @@ BENCHMARKS = (
     "whale_pnl",
     "positions_snapshot",
     "discovery_budget",
+    "sync_beside_discovery",
 )
 TIMEOUT_S = 240
 
