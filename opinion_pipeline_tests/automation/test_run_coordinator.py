@@ -14,6 +14,15 @@ from opinion_pipeline_tests.pipeline.helpers import ROOT
 
 pytestmark = pytest.mark.unit
 REPOSITORY = defs.get_repository_def()
+REEXECUTE = """
+mutation Reexecute($params: ReexecutionParams!) {
+  launchRunReexecution(reexecutionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
 COORDINATOR = {
     "module": "opinion_pipeline.automation.run_coordinator",
     "class": "OwnerTaggingRunCoordinator",
@@ -85,11 +94,11 @@ def test_reexecution_labels_on_a_postgres_instance(tmp_path, monkeypatch):
 
 
 def check_reexecution_labels(instance: dg.DagsterInstance) -> None:
-    """The webserver's launchRunReexecution path: create_reexecuted_run with the parent's tags,
-    then instance.submit_run; the rerun loses the schedule tags, the parent and a new scheduled
-    run keep them, and an automatic retry (dagster/retry_number) keeps them too."""
-    from dagster._core.execution.plan.resume_retry import ReexecutionStrategy
+    """The UI's launchRunReexecution (Dagster copies the parent's tags, then submit_run): the
+    rerun loses the schedule tags; the scheduled run (submitted through the same coordinator)
+    keeps them, and so does an automatic retry (dagster/retry_number)."""
     from dagster._core.storage.tags import RETRY_NUMBER_TAG, SCHEDULE_NAME_TAG, TICK_ID_TAG
+    from dagster_graphql.test.utils import execute_dagster_graphql
 
     schedule_tags = {SCHEDULE_NAME_TAG: "sync_whale_trades_schedule", TICK_ID_TAG: "7"}
     target = LoadableTargetOrigin(
@@ -109,21 +118,21 @@ def check_reexecution_labels(instance: dg.DagsterInstance) -> None:
         instance.submit_run(scheduled.run_id, workspace)
 
         def reexecute(parent: dg.DagsterRun, **extra: str) -> dict[str, str]:
-            run = instance.create_reexecuted_run(
-                parent_run=parent,
-                request_context=workspace,
-                code_location=location,
-                remote_job=remote_job,
-                strategy=ReexecutionStrategy.ALL_STEPS,
-                extra_tags=extra,
-                use_parent_run_tags=True,  # as the webserver does
-            )
-            assert run.tags[SCHEDULE_NAME_TAG] == "sync_whale_trades_schedule"  # inherited
-            queued = instance.submit_run(run.run_id, workspace)
-            assert queued.status == dg.DagsterRunStatus.QUEUED
-            return instance.get_run_by_id(run.run_id).tags
+            """The UI's own mutation, run in-process on the webserver's GraphQL schema."""
+            params = {
+                "parentRunId": parent.run_id,
+                "strategy": "ALL_STEPS",
+                "extraTags": [{"key": k, "value": v} for k, v in extra.items()],
+            }
+            result = execute_dagster_graphql(workspace, REEXECUTE, {"params": params})
+            launched = result.data["launchRunReexecution"]
+            assert launched["__typename"] == "LaunchRunSuccess", (result.errors, launched)
+            run_id = launched["run"]["runId"]
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.QUEUED
+            return instance.get_run_by_id(run_id).tags
 
         rerun = reexecute(instance.get_run_by_id(scheduled.run_id))
+        assert rerun["dagster/parent_run_id"] == scheduled.run_id
         assert SCHEDULE_NAME_TAG not in rerun and TICK_ID_TAG not in rerun
         assert rerun["opinion/reexecution_of"] == scheduled.run_id
         assert rerun["opinion/job"] == "sync_whale_trades"
