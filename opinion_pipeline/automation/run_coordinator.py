@@ -8,20 +8,41 @@ one whose pool the run's assets are in (``pool`` = job name, ``automation.jobs``
 the run's execution plan and the code location's job tags: nothing is imported from the
 definitions here. The run_owner_tags sensor stays as the fallback (a run submitted while the
 code location could not be read).
+
+A re-execution copies its parent's tags, among them ``dagster/schedule_name`` (or
+``dagster/sensor_name``), so the UI would say "Launched by <schedule>" for a run a user started.
+Dagster has no call to remove a run tag, so the coordinator rewrites the stored run itself (run
+body and run_tags rows in one transaction, through the SQL run storage that both the SQLite and
+the PostgreSQL instance use) and names the parent in ``opinion/reexecution_of`` instead.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
+import sqlalchemy as db
 from dagster._core.run_coordinator.base import SubmitRunContext
+from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
+from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
+from dagster._core.storage.tags import (
+    PARENT_RUN_ID_TAG,
+    RETRY_NUMBER_TAG,
+    SCHEDULE_NAME_TAG,
+    SENSOR_NAME_TAG,
+    TICK_ID_TAG,
+)
+from dagster._serdes import serialize_value
+from dagster._time import get_current_datetime
 
 from opinion_pipeline.automation.jobs import CONCURRENCY_TAG, MAX_RUNTIME_TAG
 
 logger = logging.getLogger(__name__)
+REEXECUTION_OF_TAG = "opinion/reexecution_of"
+LAUNCHER_TAGS = (SCHEDULE_NAME_TAG, SENSOR_NAME_TAG, TICK_ID_TAG)  # inherited, untrue on a rerun
 
 
 def _job_tags(workspace: Any, job_name: str) -> Mapping[str, str] | None:
@@ -52,6 +73,57 @@ def launch_owner_tags(run: dg.DagsterRun, workspace: Any) -> dict[str, str]:
     return {name: job_tags[name] for name in names if name in job_tags}
 
 
+@contextmanager
+def _transaction(storage: SqlRunStorage) -> Iterator[db.engine.Connection]:
+    """One transaction on the run storage (SQLite connect() begins one; PostgreSQL autocommits)."""
+    with storage.connect() as conn:
+        if conn.in_transaction():
+            yield conn
+        else:
+            conn = conn.execution_options(isolation_level="READ COMMITTED")
+            with conn.begin():
+                yield conn
+
+
+def relabel_reexecution(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRun:
+    """A UI re-execution without its parent's schedule/sensor tags, naming the parent instead.
+
+    Automatic retries (``dagster/retry_number``) are the launcher's own doing and keep them.
+    """
+    parent = run.tags.get(PARENT_RUN_ID_TAG)
+    if parent is None or RETRY_NUMBER_TAG in run.tags:
+        return run
+    dropped = [key for key in LAUNCHER_TAGS if key in run.tags]
+    if not dropped and run.tags.get(REEXECUTION_OF_TAG) == parent:
+        return run
+    storage = instance.run_storage
+    if not isinstance(storage, SqlRunStorage):
+        logger.warning(
+            "run %s keeps its parent's tags %s: run storage %s is not SQL",
+            run.run_id, dropped, type(storage).__name__,
+        )  # fmt: skip
+        return run
+    tags = {k: v for k, v in run.tags.items() if k not in dropped}
+    tags[REEXECUTION_OF_TAG] = parent
+    relabelled = run.with_tags(tags)
+    own_rows = RunTagsTable.c.run_id == run.run_id
+    with _transaction(storage) as conn:
+        conn.execute(
+            RunsTable.update()
+            .where(RunsTable.c.run_id == run.run_id)
+            .values(run_body=serialize_value(relabelled), update_timestamp=get_current_datetime())
+        )
+        conn.execute(
+            RunTagsTable.delete().where(
+                db.and_(own_rows, RunTagsTable.c.key.in_([*dropped, REEXECUTION_OF_TAG]))
+            )
+        )
+        conn.execute(
+            RunTagsTable.insert().values(run_id=run.run_id, key=REEXECUTION_OF_TAG, value=parent)
+        )
+    return relabelled
+
+
 class OwnerTaggingRunCoordinator(dg.QueuedRunCoordinator):
     """QueuedRunCoordinator that gives a run its owning job's tags before queueing it."""
 
@@ -66,5 +138,12 @@ class OwnerTaggingRunCoordinator(dg.QueuedRunCoordinator):
             if tags:
                 self._instance.add_run_tags(run.run_id, tags)
                 run = run.with_tags({**run.tags, **tags})
+            try:
+                relabelled = relabel_reexecution(self._instance, run)
+            except Exception:  # a wrong label must never stop a launch
+                logger.warning("could not relabel re-execution %s", run.run_id, exc_info=True)
+                relabelled = run
+            run = relabelled
+            if run is not context.dagster_run:
                 context = SubmitRunContext(run, context.workspace)
         return super().submit_run(context)

@@ -14,6 +14,15 @@ from opinion_pipeline_tests.pipeline.helpers import ROOT
 
 pytestmark = pytest.mark.unit
 REPOSITORY = defs.get_repository_def()
+REEXECUTE = """
+mutation Reexecute($params: ReexecutionParams!) {
+  launchRunReexecution(reexecutionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
 COORDINATOR = {
     "module": "opinion_pipeline.automation.run_coordinator",
     "class": "OwnerTaggingRunCoordinator",
@@ -64,15 +73,76 @@ def test_a_materialize_click_is_queued_with_its_jobs_tags():
             assert "opinion/job" not in instance.get_run_by_id(mixed.run_id).tags
 
 
-def test_the_readme_limit_on_reexecutions_still_holds():
-    """README: a re-execution keeps its parent's schedule tag (UI: "Launched by <schedule>").
+def test_a_ui_reexecution_of_a_scheduled_run_is_not_labelled_with_the_schedule():
+    with dg.instance_for_test(overrides={"run_coordinator": COORDINATOR}) as instance:
+        check_reexecution_labels(instance)
 
-    Dagster copies the parent's tags except those listed below and offers no call to remove a
-    run tag. When either changes, this fails: then make re-executions drop the schedule tag
-    here and correct the README's "What runs" paragraph.
-    """
-    from dagster._core.storage.tags import SCHEDULE_NAME_TAG, TAGS_TO_MAYBE_OMIT_ON_RETRY
 
-    assert SCHEDULE_NAME_TAG not in TAGS_TO_MAYBE_OMIT_ON_RETRY
-    removers = [n for n in dir(dg.DagsterInstance) if "tag" in n and ("remov" in n or "del" in n)]
-    assert removers == []
+@pytest.mark.postgres
+def test_reexecution_labels_on_a_postgres_instance(tmp_path, monkeypatch):
+    import shutil
+
+    from opinion_pipeline_tests.postgres import temporary_database
+
+    with temporary_database() as settings:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        shutil.copy(ROOT / "deploy" / "postgres" / "dagster.yaml", tmp_path / "dagster.yaml")
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            assert "Postgres" in type(instance.run_storage).__name__
+            check_reexecution_labels(instance)
+
+
+def check_reexecution_labels(instance: dg.DagsterInstance) -> None:
+    """The UI's launchRunReexecution (Dagster copies the parent's tags, then submit_run): the
+    rerun loses the schedule tags; the scheduled run (submitted through the same coordinator)
+    keeps them, and so does an automatic retry (dagster/retry_number)."""
+    from dagster._core.storage.tags import RETRY_NUMBER_TAG, SCHEDULE_NAME_TAG, TICK_ID_TAG
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    schedule_tags = {SCHEDULE_NAME_TAG: "sync_whale_trades_schedule", TICK_ID_TAG: "7"}
+    target = LoadableTargetOrigin(
+        module_name="opinion_pipeline.definitions", working_directory=str(ROOT)
+    )
+    with in_process_test_workspace(instance, target) as workspace:
+        (entry,) = workspace.get_code_location_entries().values()
+        location = entry.code_location
+        (repository,) = location.get_repositories().values()
+        remote_job = repository.get_full_job("sync_whale_trades")
+        scheduled = instance.create_run_for_job(
+            REPOSITORY.get_job("sync_whale_trades"),
+            tags={**remote_job.tags, **schedule_tags},
+            remote_job_origin=remote_job.get_remote_origin(),
+            job_code_origin=remote_job.get_python_origin(),
+        )
+        instance.submit_run(scheduled.run_id, workspace)
+
+        def reexecute(parent: dg.DagsterRun, **extra: str) -> dict[str, str]:
+            """The UI's own mutation, run in-process on the webserver's GraphQL schema."""
+            params = {
+                "parentRunId": parent.run_id,
+                "strategy": "ALL_STEPS",
+                "extraTags": [{"key": k, "value": v} for k, v in extra.items()],
+            }
+            result = execute_dagster_graphql(workspace, REEXECUTE, {"params": params})
+            launched = result.data["launchRunReexecution"]
+            assert launched["__typename"] == "LaunchRunSuccess", (result.errors, launched)
+            run_id = launched["run"]["runId"]
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.QUEUED
+            return instance.get_run_by_id(run_id).tags
+
+        rerun = reexecute(instance.get_run_by_id(scheduled.run_id))
+        assert rerun["dagster/parent_run_id"] == scheduled.run_id
+        assert SCHEDULE_NAME_TAG not in rerun and TICK_ID_TAG not in rerun
+        assert rerun["opinion/reexecution_of"] == scheduled.run_id
+        assert rerun["opinion/job"] == "sync_whale_trades"
+        assert instance.get_run_by_id(scheduled.run_id).tags[SCHEDULE_NAME_TAG] == (
+            "sync_whale_trades_schedule"
+        )
+        by_tag = instance.get_runs(
+            dg.RunsFilter(tags={SCHEDULE_NAME_TAG: "sync_whale_trades_schedule"})
+        )
+        assert [r.run_id for r in by_tag] == [scheduled.run_id]  # run_tags rows agree
+
+        retry = reexecute(instance.get_run_by_id(scheduled.run_id), **{RETRY_NUMBER_TAG: "1"})
+        assert retry[SCHEDULE_NAME_TAG] == "sync_whale_trades_schedule"
