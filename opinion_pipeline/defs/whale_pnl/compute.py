@@ -61,22 +61,14 @@ FROM settled
 
 # The latest price of each token the pipeline has: a positions snapshot's (value / shares) or
 # a trade's price, whichever is newer (a snapshot wins a tie: it is the venue's own mark).
-# Only the tokens of open positions are ranked (the join below uses no others).
 _OPEN_SQL = """
-WITH open_tokens AS (
-    SELECT DISTINCT market_id, outcome_side FROM whale_position_pnl
-    WHERE NOT resolved AND shares_held > 0
-), prices AS (
-    SELECT s.market_id, s.outcome_side, s.mark_price AS price, s.snapshot_at AS seen_at,
-           1 AS preferred, 'snapshot' AS source
-    FROM whale_positions s SEMI JOIN open_tokens o
-         ON o.market_id = s.market_id AND o.outcome_side = s.outcome_side
-    WHERE s.mark_price IS NOT NULL AND s.snapshot_at <= $as_of
+WITH prices AS (
+    SELECT market_id, outcome_side, mark_price AS price, snapshot_at AS seen_at, 1 AS preferred,
+           'snapshot' AS source
+    FROM whale_positions WHERE mark_price IS NOT NULL AND snapshot_at <= $as_of
     UNION ALL
-    SELECT t.market_id, t.outcome_side, t.price, t.created_at, 0, 'trade'
-    FROM trades t SEMI JOIN open_tokens o
-         ON o.market_id = t.market_id AND o.outcome_side = t.outcome_side
-    WHERE t.created_at <= $as_of
+    SELECT market_id, outcome_side, price, created_at, 0, 'trade'
+    FROM trades WHERE created_at <= $as_of
 ), ranked AS (
     SELECT *, row_number() OVER (PARTITION BY market_id, outcome_side
                                  ORDER BY seen_at DESC, preferred DESC, price DESC) AS n
