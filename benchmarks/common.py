@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,15 @@ def percentile(values: Sequence[float], pct: float) -> float:
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+def repeated(repeat: int, label: str, run: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run(index)`` ``repeat`` times, each result printed as it comes; the list of results."""
+    results = []
+    for index in range(repeat):
+        results.append(run(index))
+        say(f"  {label} #{index + 1}: {results[-1]}")
+    return results
 
 
 def emit(name: str, figures: dict[str, Any]) -> None:

@@ -70,10 +70,9 @@ def measure(whales: int, repeat: int, workers: int) -> dict[str, Any]:
         tracked = [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
         with common.warehouse(path).transaction() as conn:
             sync_registry(DuckDBSession(conn), tracked)
-        runs = []
-        for index in range(repeat):
-            runs.append(_run(sim, path, tmp, index, workers))
-            common.say(f"  snapshot #{index + 1}: {runs[-1]}")
+        runs = common.repeated(
+            repeat, "snapshot", lambda index: _run(sim, path, tmp, index, workers)
+        )
     return {
         "whales": whales,
         "workers": workers,

@@ -130,10 +130,9 @@ def measure(wallets: int, markets: int, traders: int, repeat: int) -> dict[str, 
         _sync_once(sim, whales, base, tmp, "backfill")
         shutil.move(tmp / "backfill.duckdb", base)
         api.close()
-        pairs = []
-        for index in range(repeat):
-            pairs.append(run_pair(sim, whales, base, tmp, index))
-            common.say(f"  pair {index + 1}: {pairs[-1]}")
+        pairs = common.repeated(
+            repeat, "pair", lambda index: run_pair(sim, whales, base, tmp, index)
+        )
     ratios = [pair["beside"]["wall_ratio_to_alone"] for pair in pairs]
     return {
         "whales": wallets, "markets": markets, "traders": traders, "pairs": pairs,

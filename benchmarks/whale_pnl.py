@@ -70,10 +70,7 @@ def measure(trades: int, whales: int, repeat: int) -> dict[str, Any]:
         path = tmp / "warehouse.duckdb"
         built = build(path, trades, whales)
         common.say(f"trades={trades} whales={whales}: generated in {built:.1f} s")
-        runs = []
-        for index in range(repeat):
-            runs.append(timed(path))
-            common.say(f"  recompute #{index + 1}: {runs[-1]}")
+        runs = common.repeated(repeat, "recompute", lambda _: timed(path))
     return {
         "trades": trades,
         "whales": whales,

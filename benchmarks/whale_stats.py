@@ -81,10 +81,7 @@ def measure(trades: int, whales: int, repeat: int) -> dict[str, Any]:
         path = tmp / "warehouse.duckdb"
         built = build(path, trades, whales)
         common.say(f"trades={trades} whales={whales}: generated in {built:.1f} s")
-        runs = []
-        for index in range(repeat):
-            runs.append(timed_stats(path))
-            common.say(f"  recompute #{index + 1}: {runs[-1]}")
+        runs = common.repeated(repeat, "recompute", lambda _: timed_stats(path))
         size_mb = round(path.stat().st_size / 1e6, 1)
     return {
         "trades": trades,
