@@ -108,8 +108,9 @@ class Settings(BaseSettings):
     )
     discovery_leaderboard: bool = Field(True, description="use the UNOFFICIAL leaderboard")
     discovery_holders: bool = Field(True, description="use the UNOFFICIAL market holders")
-    discovery_leaderboard_refresh_minutes: int = Field(60, ge=1)
-    discovery_holders_refresh_minutes: int = Field(60, ge=1)
+    # discover_whales ticks every 15 minutes: a shorter refresh could not be honoured
+    discovery_leaderboard_refresh_minutes: int = Field(60, ge=15)
+    discovery_holders_refresh_minutes: int = Field(60, ge=15)
     discovery_holder_requests: int = Field(20, ge=0, le=2000, description="per discovery run")
     discovery_drop_days: int = Field(14, ge=1)
     admit_boards: str = Field("volume:30,profit:30,volume:0,profit:0", description="type:days")

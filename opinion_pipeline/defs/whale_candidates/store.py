@@ -14,8 +14,15 @@ from opinion_pipeline.defs.whale_trades.tables import ARCHIVED_TRADES, TRADES
 from opinion_pipeline.warehouse.port import NOW, WarehouseSession
 
 
-def source_due(session: WarehouseSession, source: str, refresh_minutes: int) -> bool:
-    """Whether ``source`` was last seen longer ago than its refresh interval (or never)."""
+def source_due(
+    session: WarehouseSession, source: str, refresh_minutes: int, *, slack_minutes: float = 0
+) -> bool:
+    """Whether ``source`` was last seen at least its refresh interval ago (or never).
+
+    ``slack_minutes`` (half the schedule's interval) absorbs the seconds by which a tick's run
+    starts earlier after the previous run: without it a 60-minute refresh on an hourly tick is
+    late by a whole tick every time the previous run took a little longer to start.
+    """
     rows = session.query(
         f"SELECT max(last_seen_at) FROM {CANDIDATE_SIGHTINGS.name} WHERE source = $source",
         {"source": source},
@@ -23,7 +30,8 @@ def source_due(session: WarehouseSession, source: str, refresh_minutes: int) -> 
     latest = rows[0][0] if rows else None
     if latest is None:
         return True
-    return latest <= datetime.now(timezone.utc) - timedelta(minutes=refresh_minutes)
+    due_at = latest + timedelta(minutes=refresh_minutes - slack_minutes)
+    return due_at <= datetime.now(timezone.utc)
 
 
 def write_sightings(

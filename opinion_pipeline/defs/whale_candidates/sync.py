@@ -29,6 +29,8 @@ from opinion_pipeline.warehouse.port import Warehouse
 
 log = logging.getLogger(__name__)
 
+SCHEDULE_INTERVAL_MINUTES = 15  # discover_whales ticks this often; refreshes are due on a tick
+
 
 @dataclass(frozen=True)
 class DiscoveryOptions:
@@ -52,8 +54,13 @@ class DiscoveryReport(SyncReport):
 def _plan(warehouse: Warehouse, options: DiscoveryOptions, report: DiscoveryReport) -> list[int]:
     """Which sources are due, and the holder markets (None when holders are not due)."""
     with warehouse.session() as session:
-        due_board = store.source_due(session, "leaderboard", options.leaderboard_refresh_minutes)
-        due_holders = store.source_due(session, "holders", options.holders_refresh_minutes)
+        slack = SCHEDULE_INTERVAL_MINUTES / 2
+        due_board = store.source_due(
+            session, "leaderboard", options.leaderboard_refresh_minutes, slack_minutes=slack
+        )
+        due_holders = store.source_due(
+            session, "holders", options.holders_refresh_minutes, slack_minutes=slack
+        )
         markets = holder_markets(session, options.holder_requests) if due_holders else []
     for name, enabled, due in (
         ("leaderboard", options.leaderboard, due_board),

@@ -171,3 +171,19 @@ def test_bad_rows_are_quarantined_with_the_reason(crowd, warehouse, tmp_path, mo
     assert any("rankingValue: expected a decimal string" in r for r in reasons)
     assert _rows(warehouse, "SELECT min(rank) FROM candidate_sightings "
                             "WHERE board = 'volume:30'") == [(3,)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "due"),
+    [(52, False), (55, True), (59.9, True), (60.5, True)],  # refresh 60 on a 15-minute tick
+)
+def test_a_source_is_due_at_the_first_tick_after_its_refresh(crowd_api, warehouse, tmp_path,
+                                                             minutes_ago, due):  # fmt: skip
+    run_discovery(crowd_api, warehouse, registry(tmp_path / "whales.csv"))
+    with warehouse.session() as session:  # the previous run: minutes_ago, a tick earlier
+        session.execute("UPDATE candidate_sightings SET last_seen_at = now() - "
+                        f"INTERVAL {int(minutes_ago * 60)} SECOND")  # fmt: skip
+    report = discover(crowd_api, warehouse, DiscoveryOptions())
+    assert ("leaderboard" in report.sources_run) is due, report.sources_skipped
+    if not due:
+        assert "refreshed recently" in report.sources_skipped["leaderboard"]
