@@ -164,6 +164,8 @@ class AlertSettings:
         """Settings for these apprise URLs (tests, and ``from_settings``)."""
         channels: list[Channel] = []
         problems: list[str] = []
+        # Before apprise sees them: it logs a URL it cannot read.
+        _redactor.fragments |= {fragment for url in urls for fragment in _secret_fragments(url)}
         for number, url in enumerate(urls, 1):
             channel = channel_of(url)
             if channel is None:
@@ -173,9 +175,6 @@ class AlertSettings:
                 )
             elif channel.channel_id not in {known.channel_id for known in channels}:
                 channels.append(channel)
-        _redactor.fragments |= {
-            f for channel in channels for f in _secret_fragments(channel.url.get_secret_value())
-        }
         return cls(tuple(channels), ui_base_url.rstrip("/"), tuple(problems))
 
     @classmethod
