@@ -107,12 +107,19 @@ def channel_of(url: str) -> Channel | None:
 
 
 def _secret_fragments(url: str) -> set[str]:
-    """The pieces of a URL that may be secrets: the whole URL, its netloc, path, query, and
-    each path segment and credential of six characters or more."""
+    """The pieces of a URL that may be secrets: the whole URL, its path, query, credentials,
+    each of their parts of six characters or more, and the host when it is not a DNS name or an
+    address (apprise puts tokens there: ``tgram://<bot token>/``, ``slack://<a>/<b>/<c>``)."""
     parts = urlsplit(url)
-    pieces = {url, parts.netloc, parts.path, parts.query}
-    pieces |= {parts.password or "", parts.username or ""}
-    pieces |= set(parts.path.split("/")) | set(re.split(r"[&=:@]", parts.query + parts.netloc))
+    pieces = {url, parts.path, parts.query, parts.password or "", parts.username or ""}
+    pieces |= set(parts.path.split("/")) | set(re.split(r"[&=]", parts.query))
+    try:
+        host = parts.hostname or ""
+    except ValueError:
+        host = ""
+    if "@" in parts.netloc or "." not in host:
+        pieces.add(parts.netloc)
+        pieces |= {piece for piece in re.split(r"[:@]", parts.netloc) if "." not in piece}
     pieces |= {unquote(piece) for piece in pieces}
     return {piece for piece in pieces if len(piece) >= 6}
 
@@ -135,6 +142,8 @@ class _RedactSecrets(logging.Filter):
 
 _redactor = _RedactSecrets()
 _apprise_logger.addFilter(_redactor)
+# requests' connection pool logs each request line (a webhook's path is its token) at DEBUG.
+logging.getLogger("urllib3.connectionpool").addFilter(_redactor)
 
 
 def redact(text: str, channels: Sequence[Channel]) -> str:

@@ -159,7 +159,7 @@ def deliver_trade_alerts(
     """Find the events, queue them for every channel, send what each channel has due."""
     run = AlertRun()
     started = now()
-    with warehouse.reader() as session:
+    with warehouse.session() as session:  # not reader(): a first run creates the warehouse
         events = collect_events(session, limits, started)
     run.events = len(events)
     run.queued = ledger.queue(warehouse, events, settings.channels, started)

@@ -90,26 +90,37 @@ def big_position_changes(
         "ORDER BY c.snapshot_at, c.change_key",
         {"usd": limits.position_usd, "since": now - limits.max_age},
     )
-    return [
-        Event(
-            key=f"position:{key}",
-            kind="position_change",
-            subject=wallet,
-            title=f"Whale position {change.replace('_', ' ')} {_usd(value)}: "
-            f"{label or wallet[:10]}",
-            message="\n".join(
-                [
-                    f"whale: {_who(label, wallet)}",
-                    f"market: {title or market_id} (id {market_id})",
-                    f"position: {outcome or '?'} {before:,.2f} -> {after:,.2f} shares "
-                    f"({_usd(value)})",
-                    f"seen at: {_utc(snapshot)}",
-                ]
-            ),
-            event_at=snapshot,
-        )
-        for key, wallet, label, market_id, title, change, outcome, before, after, value, snapshot in rows
-    ]
+    return [_change_event(*row) for row in rows]
+
+
+def _change_event(
+    key: str,
+    wallet: str,
+    label: str | None,
+    market_id: int,
+    title: str | None,
+    change: str,
+    outcome: str | None,
+    before: Decimal,
+    after: Decimal,
+    value: Decimal,
+    snapshot: datetime,
+) -> Event:
+    return Event(
+        key=f"position:{key}",
+        kind="position_change",
+        subject=wallet,
+        title=f"Whale position {change.replace('_', ' ')} {_usd(value)}: {label or wallet[:10]}",
+        message="\n".join(
+            [
+                f"whale: {_who(label, wallet)}",
+                f"market: {title or market_id} (id {market_id})",
+                f"position: {outcome or '?'} {before:,.2f} -> {after:,.2f} shares ({_usd(value)})",
+                f"seen at: {_utc(snapshot)}",
+            ]
+        ),
+        event_at=snapshot,
+    )
 
 
 def consensus(session: WarehouseSession, limits: Thresholds, now: datetime) -> list[Event]:

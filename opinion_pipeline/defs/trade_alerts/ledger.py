@@ -86,7 +86,7 @@ def queue(
                     "subject": event.subject,
                     "title": event.title,
                     "message": event.message,
-                    "event_at": event.event_at,
+                    "event_at": int(event.event_at.timestamp()),  # Unix seconds, as specs load
                 }
                 for event in kept
                 for channel in channels
