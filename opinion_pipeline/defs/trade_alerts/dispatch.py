@@ -4,7 +4,8 @@ Per channel, at most ``rate_per_minute`` messages go out a minute; when more are
 minute has left, they all go as one digest. Every send is retried with backoff
 (``automation.alerts.deliver``, the pipeline's retry policy); a failure is recorded in the ledger
 and retried by the next runs (``max_tries`` runs in all), and never raises: the sync it follows
-must not fail because a chat service is down.
+must not fail because a chat service is down. After one failed send a channel gets nothing more
+in that run (its other alerts stay queued), so a dead service costs one send's retries a run.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def _send(
     how: Delivery,
     now: Callable[[], datetime],
     digest: bool,
-) -> None:
+) -> bool:
+    """Claim, send, record. False when the channel failed (the caller stops using it)."""
     digest_key = None
     if digest:
         keys = "\n".join(row.event_key for row in rows).encode()
@@ -123,7 +125,7 @@ def _send(
         digest_key=digest_key,
     )
     if not got:
-        return  # another run holds them
+        return True  # another run holds them
     mine = set(got)
     result = deliver(channel, render([row for row in rows if row.event_key in mine]), **how.options)
     status = ("digested" if digest else "delivered") if result.delivered else "failed"
@@ -145,6 +147,7 @@ def _send(
             f"trade alert via {channel.service} ({channel.channel_id}) failed after "
             f"{result.attempts} attempt(s): {result.detail}"
         )
+    return result.delivered
 
 
 def deliver_trade_alerts(
@@ -180,5 +183,8 @@ def deliver_trade_alerts(
             _send(warehouse, channel, rows, as_digest, digest=True, **options)
             continue
         for row in rows:
-            _send(warehouse, channel, [row], as_single, digest=False, **options)
+            # A channel that failed one alert (with all its retries) is left for this run: a
+            # dead service must not hold the run for minutes; the rest stay queued for the next.
+            if not _send(warehouse, channel, [row], as_single, digest=False, **options):
+                break
     return run
