@@ -20,10 +20,11 @@ from opinion_pipeline.automation.alerts import (
     AlertSettings,
     DeliveryResult,
     asset_stale_alert,
+    configured_urls,
+    redact_urls,
     run_failure_alert,
     send_alert,
 )
-from opinion_pipeline.automation.alerts import redact as redact_channels
 from opinion_pipeline.automation.run_workers import build_orphaned_runs_sensor
 from opinion_pipeline.config import Settings, load_settings
 from opinion_pipeline.run_log.worker_death import GENERIC_FAILURE, without_oom_guess, worker_death
@@ -79,7 +80,7 @@ def redact(text: str, settings: Settings | None = None) -> str:
     ]
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
-    return redact_channels(text, AlertSettings.from_settings(settings).channels)
+    return redact_urls(text, configured_urls(settings)[0])
 
 
 def failure_summary(context: dg.RunFailureSensorContext) -> str:
