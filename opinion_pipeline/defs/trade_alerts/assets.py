@@ -78,6 +78,10 @@ def trade_alerts(
         owner=context.run_id,
         how=Delivery(rate_per_minute=settings.alert_rate_per_minute),
     )
+    if not alerts.channels:
+        context.log.warning(
+            f"no alert channel configured (OPINION_ALERT_URLS): {run.events} event(s) not sent"
+        )
     with warehouse.reader() as session:
         total = session.count(ALERT_LEDGER)
     channels = markdown_table(

@@ -1,7 +1,7 @@
 """SIGKILL between a delivery and its ledger write: never a lost alert, at most one duplicate.
 
 A real subprocess sends through apprise to the loopback receiver and is killed at the hook (the
-ledger write after the send, ``alerts_killed_sender``). The ledger row it leaves is "pending"
+ledger write after the send, ``alerts_sender ... kill``). The ledger row it leaves is "pending"
 (written in its own transaction before the send), so later runs send it again once its lease
 has expired, and never before: the guarantee chosen is no loss, at most one duplicate.
 """
@@ -22,6 +22,7 @@ from opinion_pipeline.defs.trade_alerts.events import Thresholds
 from opinion_pipeline_tests.automation.alerts_daemon import REPO_ROOT
 from opinion_pipeline_tests.automation.alerts_fixtures import WebhookReceiver
 from opinion_pipeline_tests.defs.trade_alerts.alerts_data import plant_big_trades
+from opinion_pipeline_tests.defs.trade_alerts.alerts_sender import MODULE
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +35,7 @@ def test_a_kill_after_sending_costs_one_duplicate_never_a_loss(warehouse, tmp_pa
     with WebhookReceiver() as receiver:
         url = receiver.url.replace("http://", "json://") + "/hook"
         killed = subprocess.run(
-            [sys.executable, "-m", "opinion_pipeline_tests.defs.trade_alerts.alerts_killed_sender",
-             warehouse.path, url],
+            [sys.executable, "-m", MODULE, warehouse.path, url, "killed-sender", "kill"],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -64,3 +64,26 @@ def test_a_kill_after_sending_costs_one_duplicate_never_a_loss(warehouse, tmp_pa
     assert sent[keys[0]] == 2
     with warehouse.reader() as session:
         assert session.query("SELECT DISTINCT status FROM alert_ledger") == [("delivered",)]
+
+
+def test_overlapping_runs_send_each_alert_once(warehouse):
+    """Three sender processes at once over the same 12 events: 12 messages, not 36."""
+    keys = [f"trade:{key}" for key in plant_big_trades(warehouse, 12)]
+    with WebhookReceiver() as receiver:
+        url = receiver.url.replace("http://", "json://") + "/hook"
+        senders = [
+            subprocess.Popen(
+                [sys.executable, "-m", MODULE, warehouse.path, url, f"sender-{n}"],
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(3)
+        ]
+        outputs = [sender.communicate(timeout=120) for sender in senders]
+        assert all(sender.returncode == 0 for sender in senders), outputs
+        sent = Counter(request.json()["event_key"] for request in receiver.requests)
+    assert sent == dict.fromkeys(keys, 1)
+    delivered = sum(int(out.split("delivered=")[1].split()[0]) for out, _ in outputs)
+    assert delivered == 12
