@@ -43,11 +43,14 @@ class Due:
     status: str
 
 
-def _claimable(now_param: str = "$stale_before", max_tries: str = "$max_tries") -> str:
-    return (
-        f"(status = 'queued' OR (status = 'failed' AND tries < {max_tries}) "
-        f"OR (status = 'pending' AND claimed_at < {now_param}))"
-    )
+# A failed row waits 1, 2, 4, 8 ... minutes after its last try (backoff across runs; each try
+# has its own retries with backoff inside the run), up to max_tries tries in all.
+_CLAIMABLE = (
+    "(status = 'queued' "
+    "OR (status = 'failed' AND tries < $max_tries "
+    "AND claimed_at + CAST(power(2, tries - 1) AS INTEGER) * INTERVAL '1 minute' <= $now) "
+    "OR (status = 'pending' AND claimed_at < $stale_before))"
+)
 
 
 def queue(
@@ -101,12 +104,18 @@ def queue(
 def due(
     warehouse: Warehouse, channel: Channel, now: datetime, *, lease: timedelta, max_tries: int
 ) -> list[Due]:
-    """What this channel still needs: queued, failed (tries left), or pending past its lease."""
+    """What this channel still needs: queued, failed (tries left, its wait over), or pending
+    past its lease (its sender is taken for dead)."""
     with warehouse.reader() as session:
         rows = session.query(
             "SELECT event_key, kind, subject, title, message, event_at, status FROM "
-            f"{TABLE} WHERE channel = $channel AND {_claimable()} ORDER BY event_at, event_key",
-            {"channel": channel.channel_id, "stale_before": now - lease, "max_tries": max_tries},
+            f"{TABLE} WHERE channel = $channel AND {_CLAIMABLE} ORDER BY event_at, event_key",
+            {
+                "channel": channel.channel_id,
+                "now": now,
+                "stale_before": now - lease,
+                "max_tries": max_tries,
+            },
         )
     return [Due(*row) for row in rows]
 
@@ -143,7 +152,7 @@ def claim(
         session.execute(
             f"UPDATE {TABLE} SET status = 'pending', claimed_by = $token, claimed_at = $now, "
             "tries = tries + 1, digest_key = $digest, last_error = NULL "
-            f"WHERE channel = $channel AND {_KEYS} AND {_claimable()}",
+            f"WHERE channel = $channel AND {_KEYS} AND {_CLAIMABLE}",
             {
                 "token": token,
                 "now": now,

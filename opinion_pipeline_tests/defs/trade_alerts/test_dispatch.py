@@ -136,7 +136,12 @@ def test_failures_are_retried_recorded_and_never_raise(warehouse, receiver):
     assert row[2:4] == ("failed", 1) and "503" in row[5]
     assert len(receiver.requests) == 2  # retried with backoff inside the run
 
-    healed = deliver_trade_alerts(warehouse, settings, LIMITS, owner="up", how=FAST)
+    soon = deliver_trade_alerts(warehouse, settings, LIMITS, owner="soon", how=FAST)
+    assert soon.counts["delivered"] == 0  # a failed alert waits a minute before its next try
+    later = datetime.now(timezone.utc) + timedelta(minutes=1, seconds=1)
+    healed = deliver_trade_alerts(
+        warehouse, settings, LIMITS, owner="up", how=FAST, now=lambda: later
+    )
     assert healed.counts["delivered"] == 1
     [row] = ledger_rows(warehouse)
     assert row[2:4] == ("delivered", 2) and row[5] is None
