@@ -35,7 +35,7 @@ def test_a_kill_after_sending_costs_one_duplicate_never_a_loss(warehouse, tmp_pa
     with WebhookReceiver() as receiver:
         url = receiver.url.replace("http://", "json://") + "/hook"
         killed = subprocess.run(
-            [sys.executable, "-m", MODULE, warehouse.path, url, "killed-sender", "kill"],
+            [sys.executable, "-m", MODULE, warehouse.path, url, "killed", "kill-after-send"],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -64,6 +64,24 @@ def test_a_kill_after_sending_costs_one_duplicate_never_a_loss(warehouse, tmp_pa
     assert sent[keys[0]] == 2
     with warehouse.reader() as session:
         assert session.query("SELECT DISTINCT status FROM alert_ledger") == [("delivered",)]
+
+
+def test_a_kill_before_sending_costs_nothing(warehouse):
+    """Killed with the row pending and nothing sent: sent once after the lease, no duplicate."""
+    keys = [f"trade:{key}" for key in plant_big_trades(warehouse, 2)]
+    with WebhookReceiver() as receiver:
+        url = receiver.url.replace("http://", "json://") + "/hook"
+        killed = subprocess.run(
+            [sys.executable, "-m", MODULE, warehouse.path, url, "killed", "kill-before-send"],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert receiver.requests == []
+        later = datetime.now(timezone.utc) + LEASE + timedelta(seconds=1)
+        settings = AlertSettings.from_urls([url])
+        deliver_trade_alerts(warehouse, settings, LIMITS, owner="after", now=lambda: later)
+        sent = Counter(request.json()["event_key"] for request in receiver.requests)
+    assert sent == dict.fromkeys(keys, 1)
 
 
 def test_overlapping_runs_send_each_alert_once(warehouse):
