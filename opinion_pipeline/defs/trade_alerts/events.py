@@ -3,7 +3,8 @@
 Every event has a stable key derived from the rows it comes from (the trade's or the change's
 natural key), so two runs that see the same data name the same event, and the ledger
 (``ledger.py``) can keep each one to one delivery per channel. Only events detected within
-``max_age`` are considered: a channel added later does not receive the whole history.
+``max_age`` are considered: a channel added later does not receive the whole history; and a
+trade is news only if it happened at most ``TRADE_NEWS_WINDOW`` before the sync saw it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from decimal import Decimal
 from opinion_pipeline.warehouse.port import WarehouseSession
 
 CONSENSUS_WINDOW = timedelta(hours=1)
+# A trade older than this when the sync first saw it is history, not news: a new whale's full
+# history enters whale_activity at once and must not alert.
+TRADE_NEWS_WINDOW = timedelta(hours=24)
 # After a consensus alert on one side of a market, the same side alerts again only this much
 # later: a window that slides over the same whales must not alert every few minutes.
 CONSENSUS_COOLDOWN = timedelta(hours=24)
@@ -56,8 +60,8 @@ def big_trades(session: WarehouseSession, limits: Thresholds, now: datetime) -> 
     rows = session.query(
         "SELECT trade_key, wallet, label, market_id, market_title, side, outcome, usd_value, "
         "created_at FROM whale_activity WHERE usd_value >= $usd AND detected_at >= $since "
-        "ORDER BY created_at, trade_key",
-        {"usd": limits.trade_usd, "since": now - limits.max_age},
+        "AND created_at >= detected_at - $news ORDER BY created_at, trade_key",
+        {"usd": limits.trade_usd, "since": now - limits.max_age, "news": TRADE_NEWS_WINDOW},
     )
     return [
         Event(

@@ -18,8 +18,10 @@ def plant_big_trades(
     usd: float = 25_000.0,
     first: int = 0,
     detected_at: datetime | None = None,
+    age: timedelta = timedelta(seconds=30),
 ) -> list[str]:
-    """``count`` whale_activity rows worth ``usd`` each; returns their trade keys."""
+    """``count`` whale_activity rows worth ``usd`` each, made ``age`` before they were detected;
+    returns their trade keys."""
     detected = detected_at or datetime.now(timezone.utc)
     keys = [f"trade-{first + n:04d}" for n in range(count)]
     with warehouse.connection() as conn:
@@ -35,7 +37,7 @@ def plant_big_trades(
                     100 + n,
                     f"Market {100 + n}",
                     usd,
-                    detected - timedelta(seconds=30),
+                    detected - age,
                     detected,
                 ],
             )

@@ -54,6 +54,9 @@ def ledger_rows(warehouse) -> list[tuple]:
 def test_three_big_trades_three_alerts_and_a_rerun_none(warehouse, receiver):
     keys = plant_big_trades(warehouse, 3)
     plant_big_trades(warehouse, 1, usd=9_999, first=50)  # under the threshold
+    plant_big_trades(warehouse, 1, first=60, age=timedelta(days=2))  # history, not news
+    old = datetime.now(timezone.utc) - timedelta(hours=2)
+    plant_big_trades(warehouse, 1, first=70, detected_at=old)  # detected too long ago
     settings = channels(receiver)
     run = deliver_trade_alerts(warehouse, settings, LIMITS, owner="run-1", how=FAST)
     assert (run.events, run.queued, run.counts["delivered"], run.failed) == (3, 3, 3, 0)
