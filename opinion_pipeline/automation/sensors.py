@@ -267,6 +267,11 @@ def alert_stale_assets(context: dg.SensorEvaluationContext, now: float) -> str:
         # A failure is retried at the next ticks (apprise cannot say whether a failure will
         # heal), but a channel that refuses one episode's alert FRESHNESS_TRIES times running is
         # not retried every minute for hours: the episode counts as alerted (logged as such).
+        if result.status == "failed" and entry["failures"] >= FRESHNESS_TRIES:
+            context.log.error(
+                f"stale alert of {item.key} failed at {FRESHNESS_TRIES} ticks; not retried "
+                "for this episode"
+            )
         if result.status != "failed" or entry["failures"] >= FRESHNESS_TRIES:
             entry["alerted"] = item.episode
             entry["failures"] = 0
