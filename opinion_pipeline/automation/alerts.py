@@ -251,7 +251,10 @@ def deliver(
     of timeouts plus about 0.5 + 1 + 2 s of backoff, inside the 60 s a sensor tick is allowed.
     """
     tried = 0
-    plugin = apprise.Apprise.instantiate(channel.url.get_secret_value())
+    try:
+        plugin = apprise.Apprise.instantiate(channel.url.get_secret_value())
+    except Exception:  # its message would hold the URL
+        plugin = None
     if not plugin:
         return DeliveryResult("failed", 0, f"{channel.service}: URL not understood")
     plugin.socket_connect_timeout = connect_timeout_s

@@ -28,7 +28,6 @@ DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 
 _default_logger = logging.getLogger("opinion_pipeline.automation.alerts")
 APPRISE_LOGGER = logging.getLogger("apprise")  # every apprise plugin logs here
-# ----------------------------------------------------------------------------- channels
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,9 @@ class AlertSettings:
         return cls.from_settings(load_settings(), log)
 
     @classmethod
-    def from_urls(cls, urls: Sequence[str], ui_base_url: str = DEFAULT_UI_BASE_URL):
+    def from_urls(
+        cls, urls: Sequence[str], ui_base_url: str = DEFAULT_UI_BASE_URL
+    ) -> AlertSettings:
         """Settings for these apprise URLs (tests, and ``from_settings``)."""
         channels: list[Channel] = []
         problems: list[str] = []
