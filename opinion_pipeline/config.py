@@ -5,8 +5,8 @@ line tools run outside Dagster and need the same variables with the same default
 warehouse, which instance, which registry file), and one typed class can name every variable,
 parse it once and refuse a bad value with a message that names the variable. The Definitions
 read :class:`Settings` once when they load and hand the values to resources, so the UI shows
-every tunable; the two secrets (the API key and the alert webhook URL) are handed on only as
-``EnvVar`` names, never as values.
+every tunable; the secrets (the API key and the alert URLs) are handed on only as ``EnvVar``
+names, never as values.
 
 **Modes.** ``scripts/start`` runs against the simulator when no API key is set, and keeps that
 world's data and Dagster instance apart from the real one's. The same rule gives every tool its
@@ -68,8 +68,15 @@ class Settings(BaseSettings):
     sync_workers: int = Field(4, ge=1)
     inactive_after_days: int = Field(90, ge=1)
     inactive_poll_minutes: int = Field(60, ge=1)
-    alert_webhook_url: SecretStr | None = Field(None, description="where alerts go (a secret)")
-    alert_webhook_format: str = "json"
+    alert_urls: SecretStr | None = Field(
+        None, description="apprise URLs alerts go to, comma or space separated (secrets)"
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="the old single webhook: read as a json:// apprise URL (a secret)"
+    )
+    alert_webhook_format: str = Field(
+        "json", description="json, or slack for a hooks.slack.com URL (the old webhook)"
+    )
     ui_base_url: str | None = None
     ui_host: str = "127.0.0.1"
     ui_port: int = Field(3000, ge=1, le=65535)
@@ -101,6 +108,27 @@ class Settings(BaseSettings):
     )
     skill_min_decided: int = Field(
         20, ge=1, description="decided positions below which a raw win rate is withheld"
+    )
+    # -- trade alerts (defs/trade_alerts) ----------------------------------------------------
+    alert_trade_usd: float | None = Field(
+        None, ge=0, description="a whale trade this big is alerted; unset: OPINION_WHALE_ALERT_USD"
+    )
+    alert_position_usd: float = Field(
+        10_000.0, ge=0, description="a position change this big (quote token) is alerted"
+    )
+    alert_consensus_whales: int = Field(
+        3, ge=2, description="top-skill whales entering one side within an hour: a consensus"
+    )
+    alert_consensus_top: int = Field(
+        10, ge=1, description="the whales ranked this high in whale_skill count for consensus"
+    )
+    alert_rate_per_minute: int = Field(
+        20, ge=1, description="alerts a minute per channel; a bigger burst becomes one digest"
+    )
+    alert_max_age_minutes: int = Field(
+        60,
+        ge=1,
+        description="events detected longer ago are never alerted (a new channel's backlog)",
     )
     # -- whale discovery (defs/whale_candidates; UNOFFICIAL web-app routes) ----------------------
     discovery: Literal["auto", "on", "off"] = Field(

@@ -106,7 +106,7 @@ class Supervisor:
         print(f"scripts/start: {line}", flush=True)
 
     def alert(self, kind: str, title: str, fields: Mapping[str, str]) -> None:
-        """Alerts go out on a thread: a slow webhook must not hold up a restart."""
+        """Alerts go out on a thread: a slow channel must not hold up a restart."""
         alert = process_alert(kind, title, fields, self.alerts.ui_base_url)
         sender = threading.Thread(target=send_alert, args=(alert, self.alerts), daemon=True)
         sender.start()

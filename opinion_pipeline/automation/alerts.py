@@ -1,75 +1,87 @@
-"""Webhook alerts: what an alert says, how it is rendered (plain JSON or Slack), how it is sent.
+"""Alerts: what an alert says, and its delivery to every configured channel through apprise.
+
+apprise (https://github.com/caronc/apprise) is the one delivery path: Slack, Discord,
+Telegram, email, generic JSON webhooks and some hundred other services, each named by a URL
+(``slack://…``, ``discord://…``, ``tgram://…``, ``mailtos://…``, ``json://host/path``). This
+module adds only what apprise does not do: the pipeline's retry policy (``retrying.py``) around
+each send, and keeping the URLs secret.
 
 Kept free of Dagster so it can be tested with a plain HTTP receiver. Two rules shape it:
 
 * Alerting must never break the pipeline: ``send_alert`` and ``deliver`` never raise; they log
   and return a ``DeliveryResult``.
-* Alerts must never leak secrets: a payload is built only from the fields of an ``Alert`` (job
-  name, run id, asset keys, error summary, links), never from the environment, and the webhook
-  URL itself (a Slack URL *is* a secret) is never logged; logs name only its scheme and host.
+* Alerts must never leak secrets: a message is built only from the fields of an ``Alert``, and a
+  channel URL (a Slack webhook URL *is* a secret) is never logged, stored or shown: logs and the
+  alert ledger name a channel by its service and ``Channel.channel_id`` (a hash); see
+  ``automation.channels`` for the configuration and the redaction of apprise's log lines.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import requests
+import apprise
 
-from opinion_pipeline.config import Settings, load_settings
-from opinion_pipeline.retrying import RetryLater, parse_retry_after, retry_policy
+from opinion_pipeline.automation.channels import (  # re-exported: the alerts API in one place
+    APPRISE_LOGGER,
+    DEFAULT_UI_BASE_URL,
+    URLS_ENV,
+    WEBHOOK_FORMAT_ENV,
+    WEBHOOK_URL_ENV,
+    AlertSettings,
+    Channel,
+    channel_of,
+    configured_urls,
+    redact,
+    redact_urls,
+)
+from opinion_pipeline.retrying import RetryLater, retry_policy
 
-WEBHOOK_URL_ENV = "OPINION_ALERT_WEBHOOK_URL"
-WEBHOOK_FORMAT_ENV = "OPINION_ALERT_WEBHOOK_FORMAT"
-DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
-FORMATS = ("json", "slack")
+__all__ = [
+    "DEFAULT_UI_BASE_URL",
+    "URLS_ENV",
+    "WEBHOOK_FORMAT_ENV",
+    "WEBHOOK_URL_ENV",
+    "Alert",
+    "AlertSettings",
+    "Channel",
+    "DeliveryResult",
+    "asset_stale_alert",
+    "channel_of",
+    "configured_urls",
+    "deliver",
+    "redact",
+    "redact_urls",
+    "run_failure_alert",
+    "send_alert",
+]
 
-MAX_ERROR_CHARS = 1500  # enough for a message and the top of a stack; Slack sections take 3000
+
+MAX_ERROR_CHARS = 1500  # enough for a message and the top of a stack
 MAX_ASSET_KEYS_SHOWN = 20
+# The keys apprise's JSON body already has: an alert's fields must not overwrite them.
+_JSON_RESERVED = {"version", "title", "message", "attachments", "type"}
 
-AlertFormat = Literal["json", "slack"]
 DeliveryStatus = Literal["delivered", "not_configured", "failed"]
 
 _default_logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class AlertSettings:
-    """Where and how alerts go; read from the environment at the moment of alerting."""
-
-    webhook_url: str | None = None
-    format: AlertFormat = "json"
-    ui_base_url: str = DEFAULT_UI_BASE_URL
-
-    @classmethod
-    def from_env(cls, log: logging.Logger | None = None) -> AlertSettings:
-        """The settings as the environment has them now (``config.Settings``)."""
-        return cls.from_settings(load_settings(), log)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, log: logging.Logger | None = None) -> AlertSettings:
-        """Never raises: an unknown format falls back to ``json`` with a warning."""
-        secret = settings.alert_webhook_url
-        url = (secret.get_secret_value().strip() or None) if secret is not None else None
-        fmt = settings.alert_webhook_format.strip().lower() or "json"
-        if fmt not in FORMATS:
-            (log or _default_logger).warning(
-                f"{WEBHOOK_FORMAT_ENV}={fmt!r} is not one of {FORMATS}; sending plain JSON"
-            )
-            fmt = "json"
-        base = settings.alert_links_base_url
-        return cls(webhook_url=url, format=fmt, ui_base_url=base)  # type: ignore[arg-type]
+# ------------------------------------------------------------------------------ alerts
 
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert. ``data`` is the JSON body as sent in ``json`` format; the rest drives Slack."""
+    """One alert. ``data`` are its fields as JSON values: a ``json://`` webhook gets them as
+    top-level keys beside apprise's own (title, message, type)."""
 
     kind: str
     title: str
@@ -78,23 +90,28 @@ class Alert:
     link_label: str
     error: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    message: str | None = None  # text already rendered (a trade alert): shown before the link
+
+    def body(self) -> str:
+        """The message under the title: one line per field, the error, then the link."""
+        lines = [self.message] if self.message else []
+        lines += [f"{name}: {value}" for name, value in self.fields.items()]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        lines.append(f"{self.link_label}: {self.link_url}")
+        return "\n".join(lines)
 
     def text(self) -> str:
-        """A one-paragraph plain-text rendering (log lines and Slack's fallback text)."""
-        parts = [self.title, *(f"{name}: {value}" for name, value in self.fields.items())]
-        if self.error:
-            parts.append(f"error: {self.error}")
-        parts.append(self.link_url)
-        return " | ".join(parts)
+        """A one-line rendering for log lines."""
+        return " | ".join([self.title, *self.body().split("\n")])
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     status: DeliveryStatus
     attempts: int = 0
-    http_status: int | None = None
     detail: str = ""
-    retryable: bool = False
+    failed_channels: tuple[str, ...] = ()
 
     @property
     def delivered(self) -> bool:
@@ -114,7 +131,7 @@ def truncate(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return head.rstrip() + marker
 
 
-def _iso(timestamp: float | None) -> str | None:
+def iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
@@ -148,7 +165,7 @@ def run_failure_alert(
             "asset_keys": list(asset_keys),
             "error": summary,
             "run_url": run_url,
-            "failed_at": _iso(failed_at),
+            "failed_at": iso(failed_at),
         },
     )
 
@@ -163,7 +180,7 @@ def asset_stale_alert(
 ) -> Alert:
     """``last_materialization`` None: never materialized since the sensor started watching."""
     asset_url = f"{ui_base_url.rstrip('/')}/assets/{quote(asset_key, safe='/')}"
-    last = _iso(last_materialization) or "never"
+    last = iso(last_materialization) or "never"
     return Alert(
         kind="asset_stale",
         title=f"Asset overdue: {asset_key}",
@@ -179,57 +196,45 @@ def asset_stale_alert(
             "kind": "asset_stale",
             "asset_key": asset_key,
             "fail_window_seconds": int(fail_window_s),
-            "last_materialization": _iso(last_materialization),
+            "last_materialization": iso(last_materialization),
             "overdue_seconds": int(overdue_s),
             "asset_url": asset_url,
         },
     )
 
 
-def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# ---------------------------------------------------------------------------- delivery
 
 
-def slack_body(alert: Alert) -> dict[str, Any]:
-    """Slack incoming-webhook body: fallback ``text`` plus Block Kit ``blocks``."""
-    link = f"<{alert.link_url.replace('|', '%7C').replace('>', '%3E')}|{alert.link_label}>"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(alert.title)}*"}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*{name}*\n{_slack_escape(value)[:1900]}"}
-                for name, value in list(alert.fields.items())[:10]
-            ],
-        },
-    ]
-    if alert.error:
-        code = _slack_escape(alert.error.replace("```", "'''"))[:2900]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{code}```"}})
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": link}})
-    return {"text": _slack_escape(alert.text())[:3000], "blocks": blocks}
+class _ThreadWarnings(logging.Handler):
+    """apprise says why a send failed only in its log: keep this thread's warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(record.getMessage())
 
 
-def render(alert: Alert, fmt: AlertFormat) -> dict[str, Any]:
-    return slack_body(alert) if fmt == "slack" else dict(alert.data)
-
-
-def redacted_target(url: str) -> str:
-    """Scheme and host only: webhook paths and queries carry tokens."""
+@contextmanager
+def _apprise_warnings() -> Iterator[_ThreadWarnings]:
+    handler = _ThreadWarnings()
+    APPRISE_LOGGER.addHandler(handler)
     try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"
-    except ValueError:
-        return "<the webhook>"
+        yield handler
+    finally:
+        APPRISE_LOGGER.removeHandler(handler)
 
 
 SENDER_JITTER = (1.0, 1.2)
 
 
 def deliver(
-    url: str,
-    body: Mapping[str, Any],
+    channel: Channel,
+    alert: Alert,
     *,
     attempts: int = 4,
     connect_timeout_s: float = 3.0,
@@ -238,39 +243,35 @@ def deliver(
     backoff_max_s: float = 8.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryResult:
-    """POST ``body`` as JSON; retry connection errors, timeouts, 5xx and 429. Never raises.
+    """Send ``alert`` to one channel through apprise, retrying failures. Never raises.
 
-    Retries follow the pipeline's one policy (``retrying.py``, shared with the API transport),
-    with a small jitter (1..1.2 x the exponential step: one sender, so no herd to spread) and a
-    Retry-After capped at ``backoff_max_s``. Worst case with the defaults: 4 x 8 s of timeouts
-    plus about 0.5 + 1 + 2 s of backoff, inside the 60 s a sensor evaluation is allowed.
+    apprise reports only success or failure (no status code), so every failure is retried
+    under the pipeline's one policy (``retrying.py``), with a small jitter (1..1.2 x the
+    exponential step: one sender, so no herd to spread). Worst case with the defaults: 4 x 8 s
+    of timeouts plus about 0.5 + 1 + 2 s of backoff, inside the 60 s a sensor tick is allowed.
     """
-    data = json.dumps(body).encode("utf-8")
-    headers = {"Content-Type": "application/json", "User-Agent": "opinion-pipeline-alerts"}
     tried = 0
+    try:
+        plugin = apprise.Apprise.instantiate(channel.url.get_secret_value())
+    except Exception:  # its message would hold the URL
+        plugin = None
+    if not plugin:
+        return DeliveryResult("failed", 0, f"{channel.service}: URL not understood")
+    plugin.socket_connect_timeout = connect_timeout_s
+    plugin.socket_read_timeout = read_timeout_s
+    extras = getattr(plugin, "payload_extras", None)
+    if isinstance(extras, dict):  # json:// webhooks: the alert's fields as top-level keys
+        extras.update({k: v for k, v in alert.data.items() if k not in _JSON_RESERVED})
 
     def attempt() -> DeliveryResult:
         nonlocal tried
         tried += 1
-        try:
-            response = requests.post(
-                url,
-                data=data,
-                headers=headers,
-                timeout=(connect_timeout_s, read_timeout_s),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            # The exception text contains the URL (a secret): keep only the class name.
-            raise RetryLater(type(exc).__name__, status=None) from None
-        status = response.status_code
-        if 200 <= status < 300:
-            return DeliveryResult("delivered", tried, status)
-        if status != 429 and status < 500:
-            return DeliveryResult("failed", tried, status, f"HTTP {status}", retryable=False)
-        hinted = parse_retry_after(response.headers.get("Retry-After"))
-        wait = None if hinted is None else min(hinted, backoff_max_s)
-        raise RetryLater(f"HTTP {status}", retry_after_s=wait, status=status)
+        with _apprise_warnings() as warnings:
+            sent = plugin.notify(body=alert.body(), title=alert.title)
+        if sent:
+            return DeliveryResult("delivered", tried)
+        reason = warnings.lines[-1] if warnings.lines else "apprise reported a failure"
+        raise RetryLater(redact(reason, [channel])[:300])
 
     policy = retry_policy(
         attempts=attempts,
@@ -282,9 +283,9 @@ def deliver(
     try:
         return policy(attempt)
     except RetryLater as failure:
-        return DeliveryResult(
-            "failed", tried, failure.detail.get("status"), failure.reason, retryable=True
-        )
+        return DeliveryResult("failed", tried, failure.reason, (channel.channel_id,))
+    except Exception as exc:  # a plugin bug must not fail the caller; its text may hold the URL
+        return DeliveryResult("failed", tried, type(exc).__name__, (channel.channel_id,))
 
 
 def send_alert(
@@ -293,21 +294,29 @@ def send_alert(
     log: logging.Logger | None = None,
     **delivery_options: Any,
 ) -> DeliveryResult:
-    """Log the alert, then post it if a webhook is configured. Never raises."""
+    """Log the alert, then send it to every channel. Delivered when every channel took it."""
     log = log or _default_logger
-    try:
-        if not settings.webhook_url:
-            log.warning(f"ALERT (no {WEBHOOK_URL_ENV} set, not sent): {alert.text()}")
-            return DeliveryResult("not_configured")
-        log.info(f"ALERT: {alert.text()}")
-        result = deliver(settings.webhook_url, render(alert, settings.format), **delivery_options)
-    except Exception as exc:  # alerting must never fail the caller
-        result = DeliveryResult("failed", detail=f"{type(exc).__name__} while sending")
-    if result.delivered:
-        log.info(f"alert delivered to {redacted_target(settings.webhook_url or '')}")
-    else:
+    if not settings.channels:
+        log.warning(f"ALERT (no {URLS_ENV} set, not sent): {alert.text()}")
+        return DeliveryResult("not_configured")
+    log.info(f"ALERT: {alert.text()}")
+    failed: list[str] = []
+    details: list[str] = []
+    attempts = 0
+    for channel in settings.channels:
+        try:
+            result = deliver(channel, alert, **delivery_options)
+        except Exception as exc:  # alerting must never fail the caller
+            result = DeliveryResult("failed", 0, type(exc).__name__, (channel.channel_id,))
+        attempts += result.attempts
+        if result.delivered:
+            log.info(f"alert delivered via {channel.service} ({channel.channel_id})")
+            continue
+        failed.append(channel.channel_id)
+        details.append(f"{channel.service}: {result.detail}")
         log.error(
-            f"alert delivery to {redacted_target(settings.webhook_url or '')} failed after "
+            f"alert delivery via {channel.service} ({channel.channel_id}) failed after "
             f"{result.attempts} attempt(s): {result.detail}"
         )
-    return result
+    status: DeliveryStatus = "failed" if failed else "delivered"
+    return DeliveryResult(status, attempts, "; ".join(details), tuple(failed))

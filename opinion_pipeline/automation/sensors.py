@@ -1,8 +1,9 @@
-"""Operational sensors: a webhook alert when a run fails, and one when an asset goes stale.
+"""Operational sensors: an alert when a run fails, and one when an asset goes stale.
 
 Both are on by default (a sensor declared STOPPED would silently never alert) and both only
-send alerts: they never request runs. Delivery is in ``automation.alerts`` and never
-raises, so a broken webhook shows as an error line in the sensor's log, not a failed tick.
+send alerts: they never request runs. Delivery (apprise, to every OPINION_ALERT_URLS channel) is
+in ``automation.alerts`` and never raises, so a broken channel shows as an error line in the
+sensor's log, not a failed tick.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from opinion_pipeline.automation.alerts import (
     AlertSettings,
     DeliveryResult,
     asset_stale_alert,
+    configured_urls,
+    redact_urls,
     run_failure_alert,
     send_alert,
 )
@@ -29,6 +32,7 @@ from opinion_pipeline.run_log.worker_death import GENERIC_FAILURE, without_oom_g
 RUN_FAILURE_SENSOR = "run_failure_alert"
 FRESHNESS_SENSOR = "freshness_alert"
 NEVER = "never"  # the episode of an asset that has no materialization at all
+FRESHNESS_TRIES = 3  # ticks a stale alert is tried before its episode counts as alerted
 
 
 # ---------------------------------------------------------------------------- run failures
@@ -66,16 +70,17 @@ def _step_cause(failure_data: Any) -> str:
 
 
 def redact(text: str, settings: Settings | None = None) -> str:
-    """``text`` without the API key or the webhook URL, should an error message carry them."""
+    """``text`` without the API key or any alert URL (or a part of one), should an error
+    message carry them."""
     settings = settings or load_settings()
     secrets = [
         secret.get_secret_value().strip()
-        for secret in (settings.api_key, settings.alert_webhook_url)
+        for secret in (settings.api_key, settings.alert_urls, settings.alert_webhook_url)
         if secret is not None and len(secret.get_secret_value().strip()) >= 6
     ]
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
-    return text
+    return redact_urls(text, configured_urls(settings)[0])
 
 
 def failure_summary(context: dg.RunFailureSensorContext) -> str:
@@ -164,8 +169,8 @@ def build_run_failure_alert_sensor(
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
-            "Posts every failed run of this code location (job, run id, assets, error, link) to "
-            "OPINION_ALERT_WEBHOOK_URL; only logs the alert when that is unset."
+            "Sends every failed run of this code location (job, run id, assets, error, link) to "
+            "the OPINION_ALERT_URLS channels; only logs the alert when none is set."
         ),
     )
     def _run_failure_alert(context: dg.RunFailureSensorContext) -> None:
@@ -231,6 +236,7 @@ def check_freshness(
         age = now - (last if last is not None else float(entry.get("first_seen", now)))
         if age < window:
             entry["alerted"] = None  # fresh (again): the next staleness is a new episode
+            entry["failures"] = 0
             continue
         episode = f"{last:.6f}" if last is not None else NEVER
         if entry.get("alerted") != episode:
@@ -256,8 +262,19 @@ def alert_stale_assets(context: dg.SensorEvaluationContext, now: float) -> str:
             ui_base_url=settings.ui_base_url,
         )
         result = send_alert(alert, settings, context.log)
-        if result.delivered or not result.retryable:  # transient failures retry next tick
-            state[item.key]["alerted"] = item.episode
+        entry = state[item.key]
+        entry["failures"] = 0 if result.delivered else int(entry.get("failures", 0)) + 1
+        # A failure is retried at the next ticks (apprise cannot say whether a failure will
+        # heal), but a channel that refuses one episode's alert FRESHNESS_TRIES times running is
+        # not retried every minute for hours: the episode counts as alerted (logged as such).
+        if result.status == "failed" and entry["failures"] >= FRESHNESS_TRIES:
+            context.log.error(
+                f"stale alert of {item.key} failed at {FRESHNESS_TRIES} ticks; not retried "
+                "for this episode"
+            )
+        if result.status != "failed" or entry["failures"] >= FRESHNESS_TRIES:
+            entry["alerted"] = item.episode
+            entry["failures"] = 0
         outcomes.append(f"{item.key} ({result.status})")
     context.update_cursor(json.dumps(state, sort_keys=True))
     overdue = sorted(key for key, entry in state.items() if entry.get("alerted"))
@@ -275,7 +292,7 @@ def build_freshness_alert_sensor(
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
-            "Posts a webhook alert once when an asset's last materialization is older than its "
+            "Sends an alert once when an asset's last materialization is older than its "
             "freshness policy's fail window, and again only after it recovered and went stale."
         ),
     )

@@ -73,13 +73,15 @@ class DaemonStack:
         env.update(
             {
                 "DAGSTER_HOME": str(self.home),
-                "OPINION_ALERT_WEBHOOK_URL": self.webhook_url,
+                # apprise's generic JSON webhook at the receiver
+                "OPINION_ALERT_URLS": self.webhook_url.replace("http://", "json://", 1),
                 "OPINION_UI_BASE_URL": "http://ui.test:3000",
                 alerts_workspace.PID_DIR_ENV: str(self.pid_dir),
                 "FRESHNESS_DAEMON_INTERVAL_SECONDS": "1",
             }
         )
         env.pop("OPINION_ALERT_WEBHOOK_FORMAT", None)
+        env.pop("OPINION_ALERT_WEBHOOK_URL", None)
         return env
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:

@@ -56,3 +56,14 @@ def test_secrets_in_a_cause_are_redacted_and_the_length_capped(monkeypatch):
         job_name="cause_job", run_id="r", asset_keys=[], error=summary, ui_base_url="http://x"
     )
     assert len(alert.data["error"]) <= MAX_ERROR_CHARS
+
+
+def test_a_channel_url_in_a_cause_is_redacted_in_any_spelling(monkeypatch):
+    """An apprise URL (json://...) whose path shows up in an error as https://... is cut too."""
+    monkeypatch.setenv(
+        "OPINION_ALERT_URLS", "jsons://hooks.example.internal/hook/T0URL/tokenvalue42"
+    )
+    leaky = "POST https://hooks.example.internal/hook/T0URL/tokenvalue42 failed"
+    with dg.instance_for_test() as instance:
+        summary = redact(failure_summary(_context(instance, leaky)))
+    assert "tokenvalue42" not in summary and "[redacted]" in summary

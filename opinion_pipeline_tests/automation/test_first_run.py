@@ -31,10 +31,12 @@ def _materialize(instance: dg.DagsterInstance, *assets: str) -> None:
 ROOTS = {"discover_whales", "sync_markets"}
 # Jobs that wait for assets of more than the two syncs (PnL reads the positions).
 LATE = {"compute_whale_pnl"}
+# Jobs that wait for the analytics too (trade alerts read whale_skill and position_changes).
+LAST = {"deliver_trade_alerts"}
 
 
 def test_first_run_requests_every_job_once_in_dependency_order():
-    assert len(JOBS) == 11
+    assert len(JOBS) == 12
     with dg.instance_for_test() as instance:
         assert _requested_jobs(instance) == sorted(ROOTS)
         _materialize(instance, "whale_candidates")
@@ -44,13 +46,15 @@ def test_first_run_requests_every_job_once_in_dependency_order():
             "cleanup_old_activity", "compute_whale_stats", "mark_inactive_whales", "sync_markets",
         ]  # fmt: skip
         _materialize(instance, "markets")
-        after_syncs = set(JOBS) - ROOTS - {"sync_whale_trades"} - LATE
+        after_syncs = set(JOBS) - ROOTS - {"sync_whale_trades"} - LATE - LAST
         assert set(_requested_jobs(instance)) == after_syncs
         _materialize(instance, "whale_positions", "position_changes")
         assert set(_requested_jobs(instance)) == after_syncs - {"snapshot_whale_positions"} | LATE
         _materialize(instance, "whale_stats", "trades_archive", "whale_status", "pipeline_health",
                      "sync_statistics", "run_history_archive", "whale_pnl",
                      "whale_skill", "market_flows")  # fmt: skip
+        assert _requested_jobs(instance) == sorted(LAST)
+        _materialize(instance, "trade_alerts")
         result = _evaluate(instance)
         assert not result.run_requests
         assert "at least once" in result.skip_message
@@ -61,5 +65,5 @@ def test_every_job_is_covered_and_first_runs_happen_once():
         _materialize(instance, "markets", "whale_candidates", "whale_registry", "whale_trades",
                      "whale_activity")  # fmt: skip
         requested = {request.run_key for request in _evaluate(instance).run_requests}
-        expected = set(JOBS) - ROOTS - {"sync_whale_trades"} - LATE
+        expected = set(JOBS) - ROOTS - {"sync_whale_trades"} - LATE - LAST
         assert requested == {f"first-run-{job}" for job in expected}

@@ -18,6 +18,7 @@ from dagster._core.definitions.freshness import FreshnessState, TimeWindowFreshn
 
 from opinion_pipeline.automation.sensors import (
     FRESHNESS_SENSOR,
+    FRESHNESS_TRIES,
     SENSORS,
     alert_stale_assets,
     freshness_alert_sensor,
@@ -34,15 +35,23 @@ from opinion_pipeline_tests.automation.alerts_fixtures import (
 )
 
 UI_BASE = "http://ui.example:3000"
+
+
+def json_url(http_url: str) -> str:
+    """apprise's generic JSON webhook at this address."""
+    return http_url.replace("http://", "json://", 1)
+
+
+APPRISE_KEYS = {"version", "title", "message", "attachments", "type"}  # apprise's JSON body
 EXPECTED_WINDOWS = {"markets": 15 * 60, "whale_trades": 5 * 60, "whale_stats": 2 * 3600}
 
 
 @pytest.fixture
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as server:
-        monkeypatch.setenv("OPINION_ALERT_WEBHOOK_URL", f"{server.url}/hook")
+        monkeypatch.setenv("OPINION_ALERT_URLS", json_url(server.url) + "/hook")
+        monkeypatch.delenv("OPINION_ALERT_WEBHOOK_URL", raising=False)
         monkeypatch.setenv("OPINION_UI_BASE_URL", UI_BASE)
-        monkeypatch.delenv("OPINION_ALERT_WEBHOOK_FORMAT", raising=False)
         yield server
 
 
@@ -96,7 +105,9 @@ def test_alerts_once_per_stale_episode(
     line = ticks.at(t0 + 250)  # whale_trades is 350 s old, over its 300 s window
     assert "newly stale: whale_trades (delivered)" in line
     [body] = receiver.bodies()
-    assert body == {
+    assert body["title"] == "Asset overdue: whale_trades"
+    assert f"Open the asset: {UI_BASE}/assets/whale_trades" in body["message"]
+    assert {key: body[key] for key in body if key not in APPRISE_KEYS} == {
         "kind": "asset_stale",
         "asset_key": "whale_trades",
         "fail_window_seconds": 300,
@@ -160,9 +171,9 @@ def test_transient_delivery_failure_is_retried_next_tick(
     t0 = time.time()
     store_materialization(instance, "whale_trades", t0 - 400)
     ticks = Ticks(instance)
-    monkeypatch.setenv("OPINION_ALERT_WEBHOOK_URL", closed_port_url())
+    monkeypatch.setenv("OPINION_ALERT_URLS", json_url(closed_port_url()))
     assert "whale_trades (failed)" in ticks.at(t0)
-    monkeypatch.setenv("OPINION_ALERT_WEBHOOK_URL", f"{receiver.url}/hook")
+    monkeypatch.setenv("OPINION_ALERT_URLS", json_url(receiver.url) + "/hook")
     assert "whale_trades (delivered)" in ticks.at(t0 + 60)
     ticks.at(t0 + 120)
     assert stale_keys(receiver) == ["whale_trades"]
@@ -171,20 +182,23 @@ def test_transient_delivery_failure_is_retried_next_tick(
 def test_rejected_alert_is_not_resent_every_tick(
     instance: dg.DagsterInstance, receiver: WebhookReceiver
 ) -> None:
-    """A 4xx will not heal by itself: log it once per episode rather than every minute."""
+    """A refusal may not heal by itself (apprise cannot tell a 400 from a 503): an episode is
+    tried at FRESHNESS_TRIES ticks, then counts as alerted rather than retried every minute."""
     t0 = time.time()
     store_materialization(instance, "whale_trades", t0 - 400)
-    receiver.script.append(Reply(400))
+    receiver.script.extend([Reply(400)] * 4 * FRESHNESS_TRIES)  # 4 attempts per tick
     ticks = Ticks(instance)
-    assert "whale_trades (failed)" in ticks.at(t0)
-    ticks.at(t0 + 60)
-    assert len(receiver.requests) == 1
+    for tick in range(FRESHNESS_TRIES):
+        assert "whale_trades (failed)" in ticks.at(t0 + 60 * tick)
+    assert "newly stale: none" in ticks.at(t0 + 60 * FRESHNESS_TRIES)
+    assert len(receiver.requests) == 4 * FRESHNESS_TRIES
 
 
 def test_unset_webhook_marks_the_episode(
     instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPINION_ALERT_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("OPINION_ALERT_URLS", raising=False)
     t0 = time.time()
     store_materialization(instance, "whale_trades", t0 - 400)
     ticks = Ticks(instance)

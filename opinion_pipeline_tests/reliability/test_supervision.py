@@ -34,7 +34,9 @@ def test_repeated_crashes_give_up_with_a_clear_message_and_an_alert(tmp_path, ca
             [failing],
             env={},
             cwd=tmp_path,
-            alerts=AlertSettings(webhook_url=f"{receiver.url}/hook", ui_base_url="http://ui:1"),
+            alerts=AlertSettings.from_urls(
+                [receiver.url.replace("http://", "json://") + "/hook"], ui_base_url="http://ui:1"
+            ),
             backoff_base_s=0.05,
             max_restarts=2,
             window_s=30,

@@ -49,6 +49,7 @@ ASSETS = {
     "sync_statistics",
     "run_history_archive",
     "whale_positions",
+    "trade_alerts",
     "position_changes",
     "whale_pnl",
     "whale_skill",
@@ -68,6 +69,7 @@ ASSET_TABLES = {
     "whale_pnl": "whale_pnl",
     "whale_skill": "whale_skill",
     "market_flows": "market_flows",
+    "trade_alerts": "alert_ledger",
 }
 # Payload tables: their validated frames, built from real rows by the datasets' own code.
 PAYLOAD_FRAMES = {
