@@ -109,7 +109,13 @@ class DagsterDeployment:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        for name in ("OPINION_WAREHOUSE_PATH", "OPINION_ARCHIVE_DIR", "OPINION_ALERT_WEBHOOK_URL"):
+        # No alert channel of the user's shell: the UI tests must not message anyone.
+        for name in (
+            "OPINION_WAREHOUSE_PATH",
+            "OPINION_ARCHIVE_DIR",
+            "OPINION_ALERT_URLS",
+            "OPINION_ALERT_WEBHOOK_URL",
+        ):
             env.pop(name, None)
         env.update(
             {
