@@ -4,7 +4,10 @@ The first page of every read of a wallet's trades carries ``total``, the number 
 venue holds for it. After each write, in the write's transaction, the ledger compares it with
 what the warehouse accounts for: stored trades + archived trades + quarantined rows still
 unresolved (a quarantined row read valid later is a stored trade, marked resolved, and counts
-there only). Equal: the wallet is proven complete up to its newest trade (``complete_through``).
+there only). Equal: the wallet is proven complete up to its newest accounted trade
+(``complete_through``: the newest stored or archived trade, or an unresolved quarantined row's
+``createdAt`` when newer and still readable as a time; a quarantined newest trade does not hold
+the proof back).
 Not equal: a gap, kept with when it was first seen until a poll or a repair closes it.
 
 Why the venue's count and not the watermark: the watermark says where the last read stopped,
@@ -64,12 +67,17 @@ _COUNTS = """
         WHERE wallet IN (SELECT wallet FROM polled) GROUP BY wallet
     ),
     quarantined AS (
-        SELECT wallet, count(*) AS n FROM quarantine
+        SELECT wallet, count(*) AS n,
+               max(TRY_CAST(raw_json ->> 'createdAt' AS BIGINT)) FILTER (
+                   WHERE TRY_CAST(raw_json ->> 'createdAt' AS BIGINT)
+                         BETWEEN 0 AND epoch(now()) + 86400
+               ) AS newest
+        FROM quarantine
         WHERE entity = 'trade' AND resolved_at IS NULL AND wallet IN (SELECT wallet FROM polled)
         GROUP BY wallet
     )
     SELECT p.wallet, coalesce(s.n, 0), coalesce(a.n, 0), coalesce(q.n, 0),
-           greatest(s.newest, a.newest),
+           greatest(epoch(s.newest)::BIGINT, epoch(a.newest)::BIGINT, q.newest),
            c.gap, c.gap_since, c.complete_through, c.repairs
     FROM polled p
     LEFT JOIN stored s ON s.wallet = p.wallet

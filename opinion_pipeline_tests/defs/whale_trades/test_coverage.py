@@ -121,6 +121,26 @@ def test_a_quarantined_trade_counts_once_unresolved_then_as_stored(world, wareho
     assert (stored, quarantined, accounted, gap) == (total, 0, total, 0)
 
 
+def test_complete_through_reaches_a_newest_trade_that_sits_in_quarantine(
+    world, warehouse, registry_file
+):
+    """Quarantined rows are accounted for: one that is the newest trade does not hold the
+    proof back to the trade before it (the time is read from the raw row when it parses)."""
+    api = _SpoilsNewestOnce.over(world)
+    victim = _busiest(world)
+    _SPOIL[api.world_id] = {victim}  # marketId spoiled: createdAt still readable
+    _sync(api, warehouse, registry_file)
+    truth = world.truth_trades(world.now(), _wallet(world, victim))
+    newest = max(int(t["createdAt"]) for t in truth)
+    *_, gap, through, _repairs, _outcome = _coverage(warehouse)[victim]
+    assert gap == 0 and through == newest
+
+
+def _wallet(world, address: str):
+    (found,) = [w for w in world.wallets if w.address == address]
+    return found
+
+
 class _HidesOldest(FakeOpinionAPI):
     """A venue whose list of ``_HIDDEN`` wallets lacks their oldest trade, though counted."""
 
