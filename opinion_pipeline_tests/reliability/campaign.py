@@ -109,6 +109,7 @@ class Campaign:
     coverage: CoverageSummary | None = None  # the ledger after the last whale sync that ran
     ledger: Counter[str] = field(default_factory=Counter)  # gaps_found, repairs_closed, ...
     planted: PlantedGap | None = None
+    before_plant: dict[str, int] = field(default_factory=dict)  # the ledger mid-campaign
 
     @property
     def proven_complete(self) -> bool:
@@ -204,6 +205,13 @@ def run_campaign(
             sim.set_faults(**mode.per_cycle(rng))
         if cycle == PLANT_AT:
             with warehouse.connection() as conn:
+                (unresolved,) = conn.execute(
+                    "SELECT count(*) FROM quarantine WHERE entity = 'trade' AND resolved_at IS NULL"
+                ).fetchone()
+                run.before_plant = {
+                    "quarantine_unresolved": int(unresolved),
+                    "wallets_proven": run.coverage.complete if run.coverage else 0,
+                }
                 deleted = plant_gap(conn, PLANTED_WALLETS, PLANTED_ROWS)
             run.planted = PlantedGap(deleted=deleted, at=time.time())
         ok = _cycle(client, warehouse, whales, run, sweep=(CYCLES - 1 - cycle) % SWEEP_EVERY == 0)
