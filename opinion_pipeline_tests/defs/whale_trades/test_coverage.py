@@ -8,6 +8,7 @@ import pytest
 from opinion_pipeline.defs.whale_registry.assets import whale_registry
 from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
 from opinion_pipeline.defs.whale_trades.assets import whale_trades
+from opinion_pipeline.defs.whale_trades.checks import trades_complete_check
 from opinion_pipeline.defs.whale_trades.repairs import plan_repairs, repair_cost
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline.resources import PipelineTunables
@@ -244,6 +245,25 @@ def test_a_clean_run_passes_trades_complete(instance, resources):
     check = _complete_check(_run(instance, resources, resources["opinion_api"]))
     assert check.passed
     assert check.metadata["coverage_wallets_complete"].value == 8
+
+
+def test_a_listed_whale_not_accounted_for_yet_is_not_proven_complete(
+    world, fake_api, warehouse, registry_file
+):
+    """A budget that reads 2 new whales' histories a run: the other 6 are listed, never read
+    with the venue's count, so the check must not call every whale proven complete."""
+    tight = {"key_rate_per_second": 0.2, "poll_seconds": 50.0, "reserved_per_minute": 0}
+    report = _sync(fake_api, warehouse, registry_file, **tight)  # 10 requests: 2 backfills
+    coverage = report.coverage
+    assert (coverage.wallets, coverage.complete, coverage.unaccounted) == (8, 2, 6)
+    assert report.extra["coverage_wallets_unaccounted"] == 6
+    check = trades_complete_check("whale_trades", coverage, max_repairs=3)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "6 listed whale(s) not accounted for yet" in check.description
+    for _run in range(3):  # the rest are read in the next runs
+        report = _sync(fake_api, warehouse, registry_file, **tight)
+    assert (report.coverage.complete, report.coverage.unaccounted) == (8, 0)
+    assert trades_complete_check("whale_trades", report.coverage, max_repairs=3).passed
 
 
 def test_repairs_are_planned_oldest_gap_first_within_their_budget(
