@@ -4,13 +4,13 @@ Per mode: a fresh simulator and warehouse, faults on for the whole run, 20 cycle
 reload, whale sync, and every 2nd cycle, the last included, a market sweep) with simulated time
 moving 30 minutes between cycles. A cycle may fail after its retries (the job would be a failed
 run); a later one must recover. Before cycle ``PLANT_AT`` the oldest trades of the busiest
-wallets are deleted behind the pipeline's back (a planted gap): the first poll that accounts
-for such a wallet must show the gap (``trades_complete`` WARN) and a repair must close it
-within ``REPAIR_RUNS`` runs. After the last cycle (plus, if it failed or the ledger still shows
-a gap, cycles without new time, faults still on, until one succeeds with every wallet proven)
-the warehouse must equal the simulator's ground truth, apart from fills quarantined with a
-reason, and every wallet must be proven complete (completeness.py checks the proof against the
-truth). Unexpected errors (DuckDB, bugs) are not caught: they fail the test.
+wallets proven complete are deleted behind the pipeline's back (a planted gap): the first poll
+that accounts for such a wallet must show the gap (``trades_complete`` WARN) and a repair must
+close it within ``REPAIR_RUNS`` runs. After the last cycle (plus, if it failed or the ledger
+still shows a gap, cycles without new time, faults still on, until one succeeds with every
+wallet proven) the warehouse must equal the simulator's ground truth, apart from fills
+quarantined with a reason, and every wallet must be proven complete (completeness.py checks
+the proof against the truth). Unexpected errors (DuckDB, bugs) are not caught: they fail the test.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ ADVANCE_S = 1800  # heavy wallets trade ~4 times an hour: ~2 new fills each per 
 SWEEP_EVERY = 2  # market sweeps: every 5th whale sync in production, every 2nd here
 MAX_SETTLE = 10
 PLANT_AT = 10  # the cycle before which the gap is planted
-PLANTED_WALLETS, PLANTED_ROWS = 2, 3  # the busiest wallets lose their 3 oldest trades
+PLANTED_WALLETS, PLANTED_ROWS = 2, 3  # the busiest complete wallets lose 3 oldest trades
 REPAIR_RUNS = 4  # runs after detection within which the repair must have closed the gap
 OPTIONS = WhaleSyncOptions(workers=4)
 EXPECTED_ERRORS = (OpinionAPIError, PayloadUnusableError)

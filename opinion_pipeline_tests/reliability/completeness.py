@@ -114,7 +114,8 @@ def prove(sim: SimulatorProcess, conn: duckdb.DuckDBPyConnection) -> Proof:
 
 
 def plant_gap(conn: duckdb.DuckDBPyConnection, wallets: int, rows: int) -> dict[str, int]:
-    """Delete the ``rows`` oldest stored trades of the ``wallets`` wallets holding the most.
+    """Delete the ``rows`` oldest stored trades of the ``wallets`` wallets holding the most
+    among those the ledger proves complete (gap 0: the gap seen next is the planted one).
 
     Behind the pipeline's back: no ledger update, and the rows are older than every watermark,
     so an incremental read never fetches them again. Returns wallet -> rows deleted.
@@ -122,7 +123,8 @@ def plant_gap(conn: duckdb.DuckDBPyConnection, wallets: int, rows: int) -> dict[
     victims = [
         wallet
         for (wallet,) in conn.execute(
-            "SELECT wallet FROM trades GROUP BY wallet ORDER BY count(*) DESC, wallet LIMIT ?",
+            "SELECT t.wallet FROM trades t JOIN trade_coverage c ON c.wallet = t.wallet "
+            "WHERE c.gap = 0 GROUP BY t.wallet ORDER BY count(*) DESC, t.wallet LIMIT ?",
             [wallets],
         ).fetchall()
     ]
