@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import dagster as dg
 import pytest
 
+from opinion_pipeline.defs.retention.archive import archive_and_delete
 from opinion_pipeline.defs.whale_registry.assets import whale_registry
 from opinion_pipeline.defs.whale_registry.sync import sync_whale_registry, tracked_whales
 from opinion_pipeline.defs.whale_trades.assets import whale_trades
@@ -182,6 +185,31 @@ def test_a_spoiled_twin_fill_counts_as_quarantined_not_as_its_stored_twin(
     _sync(api, warehouse, registry_file)
     total, stored, quarantined, _acc, gap, *_ = _coverage(warehouse)[victim]
     assert (total, stored, quarantined, gap) == (len(truth), len(truth) - 1, 1, 0)
+
+
+def test_a_spoiled_reread_of_an_archived_trade_does_not_over_count_for_good(
+    world, warehouse, registry_file, tmp_path
+):
+    _sync(FakeOpinionAPI.over(world), warehouse, registry_file)
+    newest = {
+        w.address: max(int(t["createdAt"]) for t in world.truth_trades(world.now(), w))
+        for w in world.wallets
+        if world.truth_trades(world.now(), w)
+    }
+    victim = min(newest, key=newest.get)  # the wallet whose newest trade is the oldest
+    cutoff = datetime.fromtimestamp(newest[victim] + 1, timezone.utc)  # all of it archived
+    with warehouse.session() as session:
+        archive_and_delete(
+            session, tmp_path / "archive", cutoff=cutoff, now=datetime.now(timezone.utc), run_id="r"
+        )
+    api = _SpoilsNewestOnce.over(world)
+    _SPOIL[api.world_id] = {victim}  # page 1 is re-read (all archived): its newest spoiled
+    _sync(api, warehouse, registry_file)
+    for _run in range(4):  # clean polls and repairs
+        report = _sync(api, warehouse, registry_file)
+    total, stored, quarantined, accounted, gap, *_ = _coverage(warehouse)[victim]
+    assert (stored, quarantined, gap) == (0, 0, 0), (total, accounted)
+    assert report.coverage.with_gap == 0
 
 
 class _HidesOldest(FakeOpinionAPI):
