@@ -8,6 +8,7 @@ milliseconds and a kill can land anywhere in the work, not in the imports.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,11 @@ def _warehouse(params: Params) -> DuckDBWarehouse:
 
 
 def whale_sync(params: Params) -> None:
-    """The sync_whale_trades job: reload the registry, then sync every tracked whale."""
+    """The sync_whale_trades job: reload the registry, then sync every tracked whale.
+
+    ``options``: more WhaleSyncOptions (the planner's budget); ``report_path``: where to write
+    the report's figures as JSON (a run that finished, for the test to read).
+    """
     warehouse = _warehouse(params)
     sync_whale_registry(warehouse, Path(params["whales_file"]))
     report = whale_trades.sync_whale_trades(
@@ -43,11 +48,14 @@ def whale_sync(params: Params) -> None:
         whale_trades.WhaleSyncOptions(
             workers=params.get("workers", 4),
             flush_every_wallets=int(params.get("flush_every_wallets") or 100),
+            **params.get("options", {}),
         ),
         run_id=params.get("run_id"),
     )
     if report.failed_wallets:
         raise RuntimeError(f"wallets failed: {report.failed_wallets}")
+    if params.get("report_path"):
+        Path(params["report_path"]).write_text(json.dumps(report.numbers()))
 
 
 def market_sweep(params: Params) -> None:

@@ -3,9 +3,10 @@
 Each task runs in its own process against a shared DuckDB file (and the simulator, slowed with
 latency so kills land mid-sync). After every kill the warehouse must open and be consistent;
 after a normal rerun it must equal the truth: no trade lost or duplicated, no row deleted
-without being archived, no row archived twice. (After a kill the file is opened as the next
-run opens it: a kill during the very first run can leave the schema half created, which that
-open completes.)
+without being archived, no row archived twice; after the whale sync's rerun every wallet is
+proven complete by the coverage ledger, and the proof holds against the truth. (After a kill
+the file is opened as the next run opens it: a kill during the very first run can leave the
+schema half created, which that open completes.)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from opinion_pipeline.simulator.process import SimulatorProcess
 from opinion_pipeline.warehouse.duckdb_session import DuckDBSession
 from opinion_pipeline.warehouse.duckdb_warehouse import DuckDBWarehouse
 from opinion_pipeline_tests.factories import trade_row, wallet
+from opinion_pipeline_tests.reliability.completeness import prove
 from opinion_pipeline_tests.reliability.crash import (
     KillLog,
     archive_state,
@@ -81,6 +83,7 @@ def test_whale_sync_killed_anywhere_loses_and_duplicates_nothing(
     run_to_end(forkserver, "whale_sync", {**params, "run_id": "rerun"})
     with warehouse.connection(read_only=True) as conn:
         final = compare_trades(fast_sim, conn)
+        proof = prove(fast_sim, conn)
     record(
         "crash/whale_sync",
         kills_landed_mid_run=log.landed,
@@ -89,9 +92,13 @@ def test_whale_sync_killed_anywhere_loses_and_duplicates_nothing(
         fills_stored=final["stored"],
         rows_lost=final["missing"],
         rows_duplicated=sum(final["extra"].values()),
+        wallets=proof.wallets,
+        wallets_proven=proof.proven,
+        wallets_proven_pct=round(100 * proof.share, 1),
     )
     assert log.landed >= WHALE_KILLS // 2, "most kills must land while the sync runs"
     assert not final["extra"] and final["missing"] == 0 and final["quarantined"] == 0
+    assert proof.wallets == 8 and proof.proven == proof.wallets, proof.not_proven
     assert final["truth"] > 300
 
 

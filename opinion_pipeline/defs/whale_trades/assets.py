@@ -85,8 +85,9 @@ WHALE_REGISTRY = "whale_registry"
             asset=WHALE_TRADES,
             description=(
                 "Every whale's trades accounted for (stored + archived + unresolved quarantine) "
-                "against the venue's own count: WARN while a gap is under repair, ERROR when a "
-                "gap outlives OPINION_TRADE_REPAIR_ATTEMPTS repairs."
+                "against the venue's own count: WARN while a gap is under repair or a listed "
+                "whale is not accounted for yet, ERROR when a gap outlives "
+                "OPINION_TRADE_REPAIR_ATTEMPTS repairs."
             ),
         ),
     ],

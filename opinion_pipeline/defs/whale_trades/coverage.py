@@ -4,7 +4,10 @@ The first page of every read of a wallet's trades carries ``total``, the number 
 venue holds for it. After each write, in the write's transaction, the ledger compares it with
 what the warehouse accounts for: stored trades + archived trades + quarantined rows still
 unresolved (a quarantined row read valid later is a stored trade, marked resolved, and counts
-there only). Equal: the wallet is proven complete up to its newest trade (``complete_through``).
+there only). Equal: the wallet is proven complete up to its newest accounted trade
+(``complete_through``: the newest stored or archived trade, or an unresolved quarantined row's
+``createdAt`` when newer and still readable as a time; a quarantined newest trade does not hold
+the proof back).
 Not equal: a gap, kept with when it was first seen until a poll or a repair closes it.
 
 Why the venue's count and not the watermark: the watermark says where the last read stopped,
@@ -64,12 +67,17 @@ _COUNTS = """
         WHERE wallet IN (SELECT wallet FROM polled) GROUP BY wallet
     ),
     quarantined AS (
-        SELECT wallet, count(*) AS n FROM quarantine
+        SELECT wallet, count(*) AS n,
+               max(TRY_CAST(raw_json ->> 'createdAt' AS BIGINT)) FILTER (
+                   WHERE TRY_CAST(raw_json ->> 'createdAt' AS BIGINT)
+                         BETWEEN 0 AND epoch(now()) + 86400
+               ) AS newest
+        FROM quarantine
         WHERE entity = 'trade' AND resolved_at IS NULL AND wallet IN (SELECT wallet FROM polled)
         GROUP BY wallet
     )
     SELECT p.wallet, coalesce(s.n, 0), coalesce(a.n, 0), coalesce(q.n, 0),
-           greatest(s.newest, a.newest),
+           greatest(epoch(s.newest)::BIGINT, epoch(a.newest)::BIGINT, q.newest),
            c.gap, c.gap_since, c.complete_through, c.repairs
     FROM polled p
     LEFT JOIN stored s ON s.wallet = p.wallet
@@ -124,9 +132,10 @@ def account_wallets(
 class CoverageSummary:
     """The ledger over the listed whales, for the ``trades_complete`` check and the sync log."""
 
-    wallets: int  # listed whales with an accounting
+    wallets: int  # listed whales
     complete: int
     with_gap: int
+    unaccounted: int  # listed whales never read with the venue's count (new, waiting, failing)
     past_repair_limit: int  # gaps that outlived the configured repairs
     trades_missing: int  # sum of positive gaps
     trades_over_counted: int  # sum of negative gaps (more accounted than the venue holds)
@@ -139,6 +148,7 @@ class CoverageSummary:
             "coverage_wallets": self.wallets,
             "coverage_wallets_complete": self.complete,
             "coverage_wallets_with_gap": self.with_gap,
+            "coverage_wallets_unaccounted": self.unaccounted,
             "coverage_gaps_past_repair_limit": self.past_repair_limit,
             "coverage_trades_missing": self.trades_missing,
             "coverage_trades_over_counted": self.trades_over_counted,
@@ -150,15 +160,21 @@ GAPS_SHOWN = 20
 
 
 def coverage_summary(session: WarehouseSession, *, max_repairs: int) -> CoverageSummary:
-    """The ledger of the whales the registry lists now (whales removed from it do not count)."""
-    ((wallets, complete, with_gap, past, missing, over, oldest),) = session.query(
+    """The ledger of the whales the registry lists now (whales removed from it do not count).
+
+    A listed whale with no ledger row yet (its history not read: new and waiting for budget,
+    or failing) is counted as unaccounted: not proven complete.
+    """
+    ((wallets, complete, with_gap, unaccounted, past, missing, over, oldest),) = session.query(
         """
         SELECT count(*), count(*) FILTER (WHERE c.gap = 0), count(*) FILTER (WHERE c.gap <> 0),
+               count(*) FILTER (WHERE c.wallet IS NULL),
                count(*) FILTER (WHERE c.gap <> 0 AND c.repairs >= $limit),
                coalesce(sum(c.gap) FILTER (WHERE c.gap > 0), 0),
                coalesce(-sum(c.gap) FILTER (WHERE c.gap < 0), 0),
                min(c.gap_since) FILTER (WHERE c.gap <> 0)
-        FROM trade_coverage c JOIN whales w ON w.address = c.wallet AND w.in_registry
+        FROM whales w LEFT JOIN trade_coverage c ON c.wallet = w.address
+        WHERE w.in_registry
         """,
         {"limit": max_repairs},
     )
@@ -178,6 +194,7 @@ def coverage_summary(session: WarehouseSession, *, max_repairs: int) -> Coverage
         wallets=int(wallets),
         complete=int(complete),
         with_gap=int(with_gap),
+        unaccounted=int(unaccounted),
         past_repair_limit=int(past),
         trades_missing=int(missing),
         trades_over_counted=int(over),

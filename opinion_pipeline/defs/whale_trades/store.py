@@ -104,10 +104,31 @@ def resolve_quarantined_trades(session: WarehouseSession, wallets: list[str]) ->
     """Mark unresolved quarantined trades of ``wallets`` that are now stored; returns how many.
 
     Runs in the write's session, after the insert and the quarantine, so a row rejected in
-    one read and stored from another (either order) is not counted as a loss anywhere.
+    one read and stored from another (either order) is not counted as a loss anywhere. An
+    archived trade (only its key and time are kept) is matched by the row's ``createdAt``:
+    page 1 of a whale whose trades are all archived is re-read every poll, and a spoiled row
+    of it left unresolved would over-count the ledger for good.
     """
     if not wallets:
         return 0
+    return _resolve_to_stored(session, wallets) + session.execute(
+        """
+        UPDATE quarantine SET resolved_at = now(), resolved_to = match.trade_key
+        FROM (
+            SELECT q.quarantine_key, min(a.trade_key) AS trade_key
+            FROM quarantine q JOIN archived_trades a ON a.wallet = q.wallet
+             AND epoch(a.created_at)::BIGINT = TRY_CAST(q.raw_json ->> 'createdAt' AS BIGINT)
+            WHERE q.entity = 'trade' AND q.resolved_at IS NULL
+              AND q.wallet IN (SELECT unnest($wallets))
+            GROUP BY q.quarantine_key
+        ) AS match
+        WHERE quarantine.quarantine_key = match.quarantine_key
+        """,
+        {"wallets": wallets},
+    )
+
+
+def _resolve_to_stored(session: WarehouseSession, wallets: list[str]) -> int:
     return session.execute(
         f"""
         UPDATE quarantine SET resolved_at = now(), resolved_to = match.trade_key
