@@ -73,6 +73,8 @@ def cached(cache: Path, trades: int, whales: int) -> tuple[Path, float]:
     """
     path = cache / f"pnl-{trades}-{whales}.duckdb"
     if path.exists():
+        with common.warehouse(path).connection():
+            pass  # a file cached by an older version is migrated here, not inside a timed run
         return path, 0.0
     cache.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
