@@ -72,10 +72,21 @@ def _whale_provenance(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE whales ADD COLUMN IF NOT EXISTS discovery_dropped_at TIMESTAMPTZ")
 
 
+def _position_pnl_without_primary_key(conn: duckdb.DuckDBPyConnection) -> None:
+    """v5: ``whale_position_pnl`` keeps its key without a PRIMARY KEY index (its tables.py)."""
+    if not primary_key_columns(conn, "whale_position_pnl"):
+        return
+    conn.execute("ALTER TABLE whale_position_pnl RENAME TO whale_position_pnl_v4")
+    conn.execute(create_statement(catalog_table("whale_position_pnl")))
+    conn.execute("INSERT INTO whale_position_pnl SELECT * FROM whale_position_pnl_v4")
+    conn.execute("DROP TABLE whale_position_pnl_v4")
+
+
 STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     2: _trades_without_primary_key,
     3: _quarantine_resolution,
     4: _whale_provenance,
+    5: _position_pnl_without_primary_key,
 }
 
 

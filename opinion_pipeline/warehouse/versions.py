@@ -2,7 +2,7 @@
 
 from opinion_pipeline.tables import TIMESTAMP, Column, Table
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA_VERSION_TABLE = Table(
     name="schema_version",

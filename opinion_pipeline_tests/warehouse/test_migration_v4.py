@@ -45,9 +45,7 @@ def test_a_v3_warehouse_gets_whale_provenance(tmp_path: Path) -> None:
     v3_warehouse(path)
     warehouse = DuckDBWarehouse(path=str(path))
     with warehouse.connection() as conn:
-        assert [v for (v,) in conn.execute("SELECT version FROM schema_version").fetchall()][
-            -1
-        ] == 4
+        assert 4 in [v for (v,) in conn.execute("SELECT version FROM schema_version").fetchall()]
         row = conn.execute(
             "SELECT source, admitted_at = first_listed_at, discovery_dropped_at FROM whales"
         ).fetchone()

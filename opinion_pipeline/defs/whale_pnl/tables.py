@@ -16,6 +16,9 @@ WHALE_POSITION_PNL = Table(
     row_limits=RowLimits(warn=1_000_000, error=5_000_000),
     description="Per whale, market and outcome side: what was bought, sold, paid and made.",
     key=("wallet", "market_id", "outcome_side"),
+    # Rewritten in full by its only writer (compute.py) from a GROUP BY on the key: unique by
+    # construction, and a PRIMARY KEY index would cost more than the rest of the recompute.
+    key_kind="writer",
     columns=(
         Column("wallet", "VARCHAR", "Whale wallet address, lowercase.", nullable=False),
         Column("market_id", "BIGINT", "Market traded (a categorical child).", nullable=False),
