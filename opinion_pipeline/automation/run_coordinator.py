@@ -14,6 +14,10 @@ A re-execution copies its parent's tags, among them ``dagster/schedule_name`` (o
 Dagster has no call to remove a run tag, so the coordinator rewrites the stored run itself (run
 body and run_tags rows in one transaction, through the SQL run storage that both the SQLite and
 the PostgreSQL instance use) and names the parent in ``opinion/reexecution_of`` instead.
+
+``dequeue_poll_seconds`` lets the queue daemon poll every half second: Dagster's own
+``dequeue_interval_seconds`` takes whole seconds, and a scheduled run waits half a poll on
+average before it is launched (BENCHMARKS.md "Orchestration").
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 import dagster as dg
 import sqlalchemy as db
+from dagster._config import UserConfigSchema
 from dagster._core.run_coordinator.base import SubmitRunContext
 from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
 from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
@@ -126,6 +131,33 @@ def relabel_reexecution(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.
 
 class OwnerTaggingRunCoordinator(dg.QueuedRunCoordinator):
     """QueuedRunCoordinator that gives a run its owning job's tags before queueing it."""
+
+    _dequeue_poll_seconds: float | None = None
+
+    @classmethod
+    def config_type(cls) -> UserConfigSchema:
+        return {
+            **super().config_type(),
+            "dequeue_poll_seconds": dg.Field(
+                float,
+                is_required=False,
+                description=(
+                    "Seconds between two polls of the queue, in place of dequeue_interval_seconds "
+                    "(whole seconds). The daemon checks its interval every 0.5 s: 0.5 is the "
+                    "shortest that changes anything."
+                ),
+            ),
+        }
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
+        coordinator = super().from_config_value(inst_data, config_value)
+        coordinator._dequeue_poll_seconds = config_value.get("dequeue_poll_seconds")
+        return coordinator
+
+    @property
+    def dequeue_interval_seconds(self) -> float:  # type: ignore[override]  # the daemon's interval
+        return self._dequeue_poll_seconds or super().dequeue_interval_seconds
 
     def submit_run(self, context: SubmitRunContext) -> dg.DagsterRun:
         run = context.dagster_run

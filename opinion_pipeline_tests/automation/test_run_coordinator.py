@@ -146,3 +146,17 @@ def check_reexecution_labels(instance: dg.DagsterInstance) -> None:
 
         retry = reexecute(instance.get_run_by_id(scheduled.run_id), **{RETRY_NUMBER_TAG: "1"})
         assert retry[SCHEDULE_NAME_TAG] == "sync_whale_trades_schedule"
+
+
+@pytest.mark.parametrize("config", ["dagster.yaml", "deploy/postgres/dagster.yaml"])
+def test_the_queue_daemon_polls_every_half_second(config):
+    from dagster._daemon.controller import create_daemon_of_type
+    from dagster._daemon.run_coordinator import QueuedRunCoordinatorDaemon
+
+    coordinator = yaml.safe_load((ROOT / config).read_text())["run_coordinator"]
+    with dg.instance_for_test(overrides={"run_coordinator": coordinator}) as instance:
+        daemon = create_daemon_of_type(QueuedRunCoordinatorDaemon.daemon_type(), instance)
+        assert daemon.interval_seconds == 0.5
+    whole_seconds = {**COORDINATOR, "config": {"dequeue_interval_seconds": 2}}
+    with dg.instance_for_test(overrides={"run_coordinator": whole_seconds}) as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == 2

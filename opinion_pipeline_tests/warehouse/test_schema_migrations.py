@@ -145,3 +145,14 @@ def test_the_key_check_catches_a_repeated_key(warehouse) -> None:
     assert result.metadata["repeated_keys"].value == 1
     assert key in result.metadata["repeated"].value
     assert trade_keys_check("whale_trades", []).passed
+
+
+def test_a_table_missing_from_a_current_warehouse_is_created_on_the_next_open(tmp_path: Path):
+    """The up-to-date shortcut of ensure_schema must not skip a table that is not there."""
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    with warehouse.connection() as conn:
+        conn.execute("DROP TABLE whale_polling")
+        assert not migrations.up_to_date(conn, warehouse_tables())
+    with warehouse.connection() as conn:
+        assert migrations.up_to_date(conn, warehouse_tables())
+        assert conn.execute("SELECT count(*) FROM whale_polling").fetchone() == (0,)
