@@ -261,8 +261,8 @@ def whale_states(
         )
     )
     # New: never polled and nothing stored. A whale whose history was read and held no trade
-    # is not new: planned as new (BACKFILL_COST, ahead of all others) on every run, the few
-    # hundred empty whales of a 10,000-whale universe took the whole budget (benchmarks.polling).
+    # is not new: planned as new (BACKFILL_COST, ahead of all others) on every run, 13 such
+    # whales of 300 took 65 of each run's 67 requests (benchmarks.polling --quick).
     return [
         WhaleState(
             address=wallet,
