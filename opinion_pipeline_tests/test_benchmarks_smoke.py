@@ -23,6 +23,7 @@ BENCHMARKS = (
     "orchestration",
     "growth",
     "polling_model",
+    "polling",
     "whale_pnl",
     "positions_snapshot",
     "discovery_budget",

@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         "fixed across restarts so the same trades come back with the same timestamps",
     )
     add("--rate-limit", type=float, default=15.0, help="requests/s per key; 0 disables")
+    add(
+        "--rate-limit-clock",
+        choices=("real", "simulated"),
+        default="real",
+        help="the clock the rate limit refills on: real seconds (default) or simulated ones "
+        "(benchmarks that run the clock fast, limits.py)",
+    )
     add("--faults", default="", help="initial faults as JSON, e.g. '{\"error_rate\": 0.1}'")
     add("--print-whales-csv", action="store_true", help="print the wallets as a whales CSV")
     add("--quiet", action="store_true", help="no notes on stderr")
@@ -114,7 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulation = Simulation(
         world=world,
         api_key=api_key,
-        limiter=RateLimiter(args.rate_limit),
+        limiter=RateLimiter(
+            args.rate_limit,
+            clock=clock.seconds if args.rate_limit_clock == "simulated" else time.monotonic,
+        ),
         faults=Faults(args.seed, faults),
         counters=Counters(),
         quiet=args.quiet,
@@ -132,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulation.note(
         f"seed={args.seed} markets={len(world.markets)} wallets={len(world.wallets)} "
         f"traders={len(world.traders)} "
-        f"start={start} speed={args.clock_speed} rate_limit={args.rate_limit}/s faults={faults}"
+        f"start={start} speed={args.clock_speed} "
+        f"rate_limit={args.rate_limit}/s ({args.rate_limit_clock} clock) faults={faults}"
     )
     try:
         server.serve_forever(poll_interval=0.2)

@@ -29,6 +29,11 @@ class SimClock:
         with self._lock:
             return int(self._now_locked())
 
+    def seconds(self) -> float:
+        """Current simulated time in fractional Unix seconds (the rate limiter's clock)."""
+        with self._lock:
+            return self._now_locked()
+
     @property
     def speed(self) -> float:
         return self._speed
@@ -50,4 +55,5 @@ class SimClock:
 
     def snapshot(self) -> dict[str, float | int]:
         with self._lock:
-            return {"now": int(self._now_locked()), "speed": self._speed}
+            now = self._now_locked()
+            return {"now": int(now), "now_s": round(now, 3), "speed": self._speed}

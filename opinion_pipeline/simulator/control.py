@@ -102,7 +102,11 @@ def handle_control(
             wallet = world.wallet(raw) if raw else None
             if raw and wallet is None:
                 return 200, {"now": now, "trades": []}
-            return 200, {"now": now, "trades": world.truth_trades(now, wallet)}
+            since = (query.get("since") or [""])[0]
+            if since and not since.isdigit():
+                return _bad("since must be epoch seconds")
+            trades = world.truth_trades(now, wallet, int(since) if since else None)
+            return 200, {"now": now, "trades": trades}
         if route == "/_sim/truth/pnl":
             raw = (query.get("wallet") or [""])[0]
             wallet = world.wallet(raw) if raw else None

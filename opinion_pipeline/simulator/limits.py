@@ -5,21 +5,29 @@ bucket per API key with capacity = rate and refill = rate tokens per second: a c
 a burst of up to ``rate`` requests at once, then sustain ``rate`` per second on average. A
 request over the limit is answered 429 with ``Retry-After: 1`` and costs no token. Rate 0
 disables the limit.
+
+The bucket refills on real time by default. A benchmark that runs simulated time faster than
+real time (``--clock-speed 6``) can refill it on the simulated clock instead
+(``--rate-limit-clock simulated``): the key then gets ``rate`` requests per *simulated* second,
+so a 30-minute simulated run at the venue's limit takes 30 / speed real minutes. With a frozen
+clock such a bucket never refills.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class RateLimiter:
     """Token buckets keyed by API key (the key itself never leaves this object)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         if rate < 0:
             raise ValueError("rate limit must be >= 0")
         self.rate = float(rate)
+        self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
 
@@ -27,7 +35,7 @@ class RateLimiter:
         """Take one token for ``key``; False when its bucket is empty."""
         if self.rate <= 0:
             return True
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             tokens, last = self._buckets.get(key, (self.rate, now))
             tokens = min(self.rate, tokens + (now - last) * self.rate)

@@ -60,9 +60,13 @@ class SimulatorControl:
         """Every market visible now, canonical and unfaulted, children nested."""
         return self._call("GET", "truth/markets")["markets"]
 
-    def truth_trades(self, wallet: str | None = None) -> list[dict[str, Any]]:
-        """Every trade visible now (of one wallet, or all), newest first, with walletAddress."""
-        route = f"truth/trades?wallet={wallet}" if wallet else "truth/trades"
+    def truth_trades(
+        self, wallet: str | None = None, since: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every trade visible now (of one wallet, or all; created at or after ``since``, if
+        given), newest first, with walletAddress."""
+        filters = [f"wallet={wallet}"] * bool(wallet) + [f"since={since}"] * (since is not None)
+        route = "truth/trades" + ("?" + "&".join(filters) if filters else "")
         return self._call("GET", route)["trades"]
 
     def wallets(self) -> list[dict[str, Any]]:

@@ -141,12 +141,16 @@ class World:
         """Every visible market in listing form (children nested), oldest id first."""
         return [market_data(market, now) for market in self.visible_markets(now)]
 
-    def truth_trades(self, now: int, wallet: Wallet | None = None) -> list[dict[str, object]]:
-        """Visible trades, newest first (ties: wallet order, then newest generated first)."""
+    def truth_trades(
+        self, now: int, wallet: Wallet | None = None, since: int | None = None
+    ) -> list[dict[str, object]]:
+        """Visible trades (created at or after ``since``, if given), newest first (ties: wallet
+        order, then newest generated first)."""
         keyed = []
         for owner in [wallet] if wallet else self.wallets:
             for position, fill in enumerate(self.fills(owner, now)):
-                keyed.append((-fill.created_at, owner.index, -position, owner, fill))
+                if since is None or fill.created_at >= since:
+                    keyed.append((-fill.created_at, owner.index, -position, owner, fill))
         keyed.sort(key=lambda item: item[:3])
         rows = []
         for *_, owner, fill in keyed:

@@ -135,6 +135,17 @@ def test_trades_shape_and_truth(frozen_sim: SimulatorProcess, api: requests.Sess
     assert upper["total"] == result["total"]
 
 
+def test_truth_trades_since_keeps_the_newer_trades(frozen_sim: SimulatorProcess):
+    truth = frozen_sim.truth_trades()
+    since = sorted(row["createdAt"] for row in truth)[len(truth) // 2]
+    newer = frozen_sim.truth_trades(since=since)
+    assert newer == [row for row in truth if row["createdAt"] >= since]
+    wallet = truth[0]["walletAddress"]
+    assert frozen_sim.truth_trades(wallet, since=since) == [
+        row for row in newer if row["walletAddress"] == wallet
+    ]
+
+
 def test_trade_mix_over_all_wallets(frozen_sim: SimulatorProcess):
     truth = frozen_sim.truth_trades()
     assert len(truth) > 5000

@@ -27,7 +27,7 @@ def test_advancing_time_brings_trades_markets_and_status_changes(
     new_sim: Callable[..., SimulatorProcess], api: requests.Session
 ):
     sim = new_sim()
-    assert sim.clock() == {"now": START, "speed": 0.0}
+    assert sim.clock() == {"now": START, "now_s": float(START), "speed": 0.0}
     markets_before = {m["marketId"]: m for m in sim.truth_markets()}
     trades_before = sim.truth_trades()
     time.sleep(0.3)

@@ -134,3 +134,13 @@ def test_token_bucket_capacity_and_refill():
     time.sleep(0.1)  # refills 1.5 tokens
     assert limiter.allow("k") and not limiter.allow("k")
     assert all(RateLimiter(0).allow("k") for _ in range(1000))
+
+
+def test_the_bucket_can_refill_on_the_simulated_clock():
+    clock = SimClock(START, speed=0.0)
+    limiter = RateLimiter(15, clock=clock.seconds)
+    assert all(limiter.allow("k") for _ in range(15))
+    time.sleep(0.1)  # real time passes, simulated time does not: no refill
+    assert not limiter.allow("k")
+    clock.advance(0.2)  # three tokens
+    assert [limiter.allow("k") for _ in range(4)] == [True, True, True, False]

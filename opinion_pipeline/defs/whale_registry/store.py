@@ -107,12 +107,16 @@ def inactive_wallets_not_due(session: WarehouseSession, poll_minutes: int) -> se
     return {address for (address,) in rows}
 
 
-def mark_polled(session: WarehouseSession, wallets: Iterable[str]) -> None:
+def mark_polled(
+    session: WarehouseSession, wallets: Iterable[str], *, at: float | None = None
+) -> None:
+    """Record a poll of ``wallets`` now, or at ``at`` (Unix seconds: a benchmark's clock)."""
     polled = sorted(set(wallets))
     if polled:
         session.execute(
-            "UPDATE whales SET last_polled_at = now() WHERE address IN (SELECT unnest($polled))",
-            {"polled": polled},
+            "UPDATE whales SET last_polled_at = coalesce(to_timestamp($at), now()) "
+            "WHERE address IN (SELECT unnest($polled))",
+            {"polled": polled, "at": at},
         )
 
 

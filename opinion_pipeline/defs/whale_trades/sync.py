@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,9 +135,10 @@ class _RunPlan:
     polls: PollPlan
 
 
-def _plan(warehouse: Warehouse, options: WhaleSyncOptions, whales: Sequence[Whale]) -> _RunPlan:
+def _plan(
+    warehouse: Warehouse, options: WhaleSyncOptions, whales: Sequence[Whale], now: float
+) -> _RunPlan:
     """Repairs first (their share), then the polls within what is left (planner.py)."""
-    now = time.time()
     with warehouse.session() as session:
         watermarks = wallet_watermarks(session)
         not_due = inactive_wallets_not_due(session, options.inactive_poll_minutes)
@@ -172,8 +173,10 @@ class _Writer:
         options: WhaleSyncOptions,
         run_id: str | None,
         repairs: RepairPlan,
+        clock: Callable[[], float],
     ) -> None:
         self.warehouse = warehouse
+        self.clock = clock
         self.report = report
         self.options = options
         self.run_id = run_id
@@ -205,7 +208,7 @@ class _Writer:
             self.report.extra["quarantine_resolved"] = self.report.extra.get(
                 "quarantine_resolved", 0
             ) + resolve_quarantined_trades(session, [wallet for wallet, _ in fetches])
-            mark_polled(session, polled)
+            mark_polled(session, polled, at=self.clock())
             reactivate_whales_with_recent_trades(
                 session, self.options.inactive_after_days, wallets=polled
             )
@@ -239,13 +242,18 @@ def sync_whale_trades(
     options: WhaleSyncOptions,
     *,
     run_id: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> WhaleSyncReport:
-    """Sync ``whales`` (from the registry); returns what was done, for the sync log."""
+    """Sync ``whales`` (from the registry); returns what was done, for the sync log.
+
+    ``clock`` (Unix seconds) is what the planner plans at and polls are recorded at; a
+    benchmark running simulated time passes the simulator's clock.
+    """
     started = time.monotonic()
     report = WhaleSyncReport()
     report.extra.update(dict.fromkeys(_LEDGER_COUNTS, 0))
     counters = ApiCounters(client)
-    plan = _plan(warehouse, options, whales)
+    plan = _plan(warehouse, options, whales, clock())
     watermarks, repairs = plan.watermarks, plan.repairs
     chosen = set(plan.polls.polled) | set(repairs.wallets)
     to_poll = [whale for whale in whales if whale.address in chosen]
@@ -274,7 +282,7 @@ def sync_whale_trades(
             whale,
             None if whale.address in repairs.wallets else watermarks.get(whale.address),
         ),
-        _Writer(warehouse, report, options, run_id, repairs),
+        _Writer(warehouse, report, options, run_id, repairs, clock),
         key=lambda whale: whale.address,
         workers=options.workers,
         flush_every_items=options.flush_every_wallets,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from opinion_pipeline.defs.whale_registry.registry_file import Whale
+from opinion_pipeline.defs.whale_registry.store import mark_polled, sync_registry
 from opinion_pipeline.defs.whale_registry.sync import tracked_whales
 from opinion_pipeline.defs.whale_trades.planner import (
     PollBudget,
@@ -11,6 +13,7 @@ from opinion_pipeline.defs.whale_trades.planner import (
     busy_tier,
     floor_quota,
     plan_polls,
+    whale_states,
 )
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 from opinion_pipeline_tests.defs.whale_trades.test_coverage import _sync
@@ -96,6 +99,20 @@ def test_new_whales_come_first():
     whales = [*_whales(5), WhaleState("0x" + "f" * 40, None, 0.0, new=True)]
     plan = plan_polls(whales, now=NOW, budget=6, max_interval_s=HOUR)
     assert plan.polled[0] == "0x" + "f" * 40 and plan.new_whales == 1
+
+
+def test_a_whale_read_once_with_no_trade_is_no_longer_new(warehouse):
+    empty, unread = "0x" + "e" * 40, "0x" + "d" * 40
+    with warehouse.session() as session:
+        sync_registry(session, [Whale(empty, "empty"), Whale(unread, "unread")])
+        mark_polled(session, [empty], at=NOW - 60)
+        states = whale_states(session, [empty, unread], now=NOW, stored=set())
+    assert [(s.address, s.new, s.last_polled) for s in states] == [
+        (empty, False, NOW - 60),
+        (unread, True, None),
+    ]
+    plan = plan_polls(states, now=NOW, budget=5, max_interval_s=HOUR)
+    assert plan.polled == [unread] and plan.new_whales == 1
 
 
 def test_the_sync_records_the_plan_per_whale_and_in_its_metadata(
