@@ -84,8 +84,10 @@ def trade_alerts(
         )
     with warehouse.reader() as session:
         total = session.count(ALERT_LEDGER)
-    channels = markdown_table(
-        ["service", "channel"], [(c.service, c.channel_id) for c in alerts.channels]
+    channels = (
+        markdown_table(["service", "channel"], [(c.service, c.channel_id) for c in alerts.channels])
+        if alerts.channels
+        else f"No channel configured (set OPINION_ALERT_URLS): {run.events} event(s) not sent."
     )
     return dg.MaterializeResult(
         metadata={

@@ -54,3 +54,19 @@ def test_metadata_counts_and_a_warning_check_on_failures(warehouse, monkeypatch)
     for secret in (TOKEN, "tokenvalue555", "B0ASSET"):
         assert secret not in logged
         assert secret not in str(materialization.metadata)
+
+
+def test_a_run_without_channels_says_so_in_its_metadata(warehouse, monkeypatch):
+    plant_big_trades(warehouse, 2)
+    monkeypatch.delenv("OPINION_ALERT_URLS", raising=False)
+    monkeypatch.delenv("OPINION_ALERT_WEBHOOK_URL", raising=False)
+    with dg.instance_for_test() as instance:
+        result = _materialize(instance, warehouse)
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("trade_alerts")
+    meta = {key: value.value for key, value in materialization.metadata.items()}
+    assert meta["delivered"] == 0
+    assert meta["channels"] == (
+        f"No channel configured (set OPINION_ALERT_URLS): {meta['events']} event(s) not sent."
+    )
+    assert meta["events"] >= 2
