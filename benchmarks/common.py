@@ -188,6 +188,13 @@ def warehouse(path: Path) -> Any:
     return DuckDBWarehouse(path=str(path))
 
 
+def sim_whales(sim: Any) -> list[Any]:
+    """Every wallet of the simulator's world as a registry whale (its profile as the tag)."""
+    from opinion_pipeline.defs.whale_registry.registry_file import Whale
+
+    return [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
+
+
 def sim_totals(sim: Any) -> dict[str, int]:
     """The simulator's counters for all keys: requests served and 429s sent."""
     total = sim.counters()["total"]

@@ -54,11 +54,6 @@ MARKETS = 200
 KEY_RATE = 14.4  # the pipeline's pacing, requests per (simulated) second
 
 
-def _whales(sim: Any) -> list[Any]:
-    from opinion_pipeline.defs.whale_registry.registry_file import Whale
-
-    return [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
-
 
 def _world(wallets: int, history_days: float) -> dict[str, Any]:
     return {
@@ -78,7 +73,7 @@ def backfill(world: dict[str, Any], path: Path, tmp: Path) -> dict[str, Any]:
     from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 
     with common.simulator(rate_limit=0, clock_speed=0.0, **world) as sim:
-        whales = _whales(sim)
+        whales = common.sim_whales(sim)
         warehouse = common.warehouse(path)
         with warehouse.transaction() as conn:
             sync_registry(DuckDBSession(conn), whales)
@@ -162,7 +157,7 @@ def run_scheme(
     with common.simulator(
         rate_limit=common.API_LIMIT, clock_speed=0.0, faults=faults, **simulated
     ) as sim:
-        whales = _whales(sim)
+        whales = common.sim_whales(sim)
         rotation = RoundRobin(whales, budget)
         if scheme == "round-robin":  # the budget must not bind: the batch is the plan
             options = dataclasses.replace(options, poll_seconds=options.poll_seconds * 100)

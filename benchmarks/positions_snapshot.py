@@ -50,7 +50,6 @@ def _run(sim: Any, path: Path, tmp: Path, index: int, workers: int) -> dict[str,
 
 
 def measure(whales: int, repeat: int, workers: int) -> dict[str, Any]:
-    from opinion_pipeline.defs.whale_registry.registry_file import Whale
     from opinion_pipeline.defs.whale_registry.store import sync_registry
 
     world = {
@@ -67,7 +66,7 @@ def measure(whales: int, repeat: int, workers: int) -> dict[str, Any]:
         common.simulator(**world, faults=dict(common.LATENCY)) as sim,
     ):
         path = tmp / "warehouse.duckdb"
-        tracked = [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
+        tracked = common.sim_whales(sim)
         with common.warehouse(path).transaction() as conn:
             sync_registry(DuckDBSession(conn), tracked)
         runs = common.repeated(

@@ -109,7 +109,6 @@ def run_pair(sim: Any, whales: list[Any], base: Path, tmp: Path, index: int) -> 
 
 def measure(wallets: int, markets: int, traders: int, repeat: int) -> dict[str, Any]:
     from opinion_pipeline.defs.markets.sync import sync_markets
-    from opinion_pipeline.defs.whale_registry.registry_file import Whale
     from opinion_pipeline.defs.whale_registry.store import sync_registry
 
     with (
@@ -120,7 +119,7 @@ def measure(wallets: int, markets: int, traders: int, repeat: int) -> dict[str, 
             rate_limit=common.API_LIMIT, faults=dict(common.LATENCY),
         ) as sim,
     ):  # fmt: skip
-        whales = [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
+        whales = common.sim_whales(sim)
         base = tmp / "base.duckdb"
         warehouse = common.warehouse(base)
         api = common.client(sim.base_url, tmp / "limiter")

@@ -24,11 +24,6 @@ SEED = 7
 MARKETS = 200
 
 
-def _whales(sim: Any) -> list[Any]:
-    from opinion_pipeline.defs.whale_registry.registry_file import Whale
-
-    return [Whale(w["address"], w["label"], (w["profile"],)) for w in sim.wallets()]
-
 
 def _world(wallets: int, history_days: float) -> dict[str, Any]:
     return {
@@ -48,7 +43,7 @@ def backfill(world: dict[str, Any], path: Path, tmp: Path) -> dict[str, Any]:
     from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
 
     with common.simulator(rate_limit=0, **world) as sim:
-        whales = _whales(sim)
+        whales = common.sim_whales(sim)
         warehouse = common.warehouse(path)
         with warehouse.transaction() as conn:
             sync_registry(DuckDBSession(conn), whales)
@@ -167,7 +162,7 @@ def bench_size(wallets: int, args: Any) -> dict[str, Any]:
         common.say(f"whales={wallets}: backfill {filled}")
         faults = dict(common.LATENCY)
         with common.simulator(rate_limit=common.API_LIMIT, faults=faults, **world) as sim:
-            whales = _whales(sim)
+            whales = common.sim_whales(sim)
             nothing = _cycle(sim, whales, base, tmp, args, "nothing-new")
             sim.advance(args.advance)
             fresh = _cycle(sim, whales, base, tmp, args, "new-trades")
