@@ -62,14 +62,23 @@ def primary_key_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str
     return [name for (names,) in rows for name in names]
 
 
+def _rebuild_without_primary_key(
+    conn: duckdb.DuckDBPyConnection, table: str, from_version: int
+) -> None:
+    """Recreate ``table`` from its tables.py spec (no PRIMARY KEY index), keeping every row; the
+    old table is ``<table>_v<from_version>`` until the copy is done."""
+    if not primary_key_columns(conn, table):
+        return
+    old = f"{table}_v{from_version}"
+    conn.execute(f"ALTER TABLE {table} RENAME TO {old}")
+    conn.execute(create_statement(catalog_table(table)))
+    conn.execute(f"INSERT INTO {table} SELECT * FROM {old}")
+    conn.execute(f"DROP TABLE {old}")
+
+
 def _trades_without_primary_key(conn: duckdb.DuckDBPyConnection) -> None:
     """v2: ``trades`` keeps its natural key without a PRIMARY KEY index (its tables.py)."""
-    if not primary_key_columns(conn, "trades"):
-        return
-    conn.execute("ALTER TABLE trades RENAME TO trades_v1")
-    conn.execute(create_statement(catalog_table("trades")))
-    conn.execute("INSERT INTO trades SELECT * FROM trades_v1")
-    conn.execute("DROP TABLE trades_v1")
+    _rebuild_without_primary_key(conn, "trades", from_version=1)
 
 
 def _quarantine_resolution(conn: duckdb.DuckDBPyConnection) -> None:
@@ -91,12 +100,7 @@ def _whale_provenance(conn: duckdb.DuckDBPyConnection) -> None:
 
 def _position_pnl_without_primary_key(conn: duckdb.DuckDBPyConnection) -> None:
     """v5: ``whale_position_pnl`` keeps its key without a PRIMARY KEY index (its tables.py)."""
-    if not primary_key_columns(conn, "whale_position_pnl"):
-        return
-    conn.execute("ALTER TABLE whale_position_pnl RENAME TO whale_position_pnl_v4")
-    conn.execute(create_statement(catalog_table("whale_position_pnl")))
-    conn.execute("INSERT INTO whale_position_pnl SELECT * FROM whale_position_pnl_v4")
-    conn.execute("DROP TABLE whale_position_pnl_v4")
+    _rebuild_without_primary_key(conn, "whale_position_pnl", from_version=4)
 
 
 STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
