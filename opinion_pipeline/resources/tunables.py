@@ -72,6 +72,32 @@ class PipelineTunables(ConfigurableResource):
         description="Decided positions needed before a raw win rate is shown.",
     )
 
+    # trade alerts (the channel URLs are secrets: read from the environment, never shown here)
+    alert_trade_usd: float = Field(
+        default=_default("whale_alert_usd"),
+        description="A whale trade this big is alerted (unset: whale_alert_usd).",
+    )
+    alert_position_usd: float = Field(
+        default=_default("alert_position_usd"),
+        description="A position change this big (quote token) is alerted.",
+    )
+    alert_consensus_whales: int = Field(
+        default=_default("alert_consensus_whales"),
+        description="Top-skill whales entering one side within an hour: a consensus.",
+    )
+    alert_consensus_top: int = Field(
+        default=_default("alert_consensus_top"),
+        description="Whales ranked this high in whale_skill count for consensus.",
+    )
+    alert_rate_per_minute: int = Field(
+        default=_default("alert_rate_per_minute"),
+        description="Alerts a minute per channel; a bigger burst becomes one digest.",
+    )
+    alert_max_age_minutes: int = Field(
+        default=_default("alert_max_age_minutes"),
+        description="Events detected longer ago are never alerted.",
+    )
+
     # whale sync: completeness ledger and repairs
     trade_repair_share: float = Field(
         default=_default("trade_repair_share"),
@@ -104,6 +130,11 @@ class PipelineTunables(ConfigurableResource):
             "registry_file": str(settings.registry_file),
             "archive_dir": str(settings.archive_root),
             "health_thresholds_json": json.dumps(settings.thresholds(), sort_keys=True),
+            "alert_trade_usd": (
+                settings.whale_alert_usd
+                if settings.alert_trade_usd is None
+                else settings.alert_trade_usd
+            ),
             "reserved_per_minute": sum(
                 getattr(settings, f"reserve_{use}_per_minute") for use in RESERVED_FOR
             ),

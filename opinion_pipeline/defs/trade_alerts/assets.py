@@ -5,27 +5,27 @@ from datetime import timedelta
 import dagster as dg
 
 from opinion_pipeline.automation.alerts import AlertSettings
-from opinion_pipeline.config import Settings, load_settings
+from opinion_pipeline.config import load_settings
 from opinion_pipeline.defs.trade_alerts.dispatch import AlertRun, Delivery, deliver_trade_alerts
 from opinion_pipeline.defs.trade_alerts.events import Thresholds
 from opinion_pipeline.defs.trade_alerts.tables import ALERT_LEDGER
 from opinion_pipeline.reporting.catalog import column_schema
 from opinion_pipeline.reporting.markdown import markdown_table
 from opinion_pipeline.reporting.names import ANALYTICS, OWNERS
+from opinion_pipeline.resources import PipelineTunables
 from opinion_pipeline.resources.warehouse import WarehouseResource
 
 TRADE_ALERTS = "trade_alerts"
 DELIVERED_CHECK = "alerts_delivered"
 
 
-def thresholds(settings: Settings) -> Thresholds:
-    trade_usd = settings.alert_trade_usd
+def thresholds(pipeline: PipelineTunables) -> Thresholds:
     return Thresholds(
-        trade_usd=settings.whale_alert_usd if trade_usd is None else trade_usd,
-        position_usd=settings.alert_position_usd,
-        consensus_whales=settings.alert_consensus_whales,
-        consensus_top=settings.alert_consensus_top,
-        max_age=timedelta(minutes=settings.alert_max_age_minutes),
+        trade_usd=pipeline.alert_trade_usd,
+        position_usd=pipeline.alert_position_usd,
+        consensus_whales=pipeline.alert_consensus_whales,
+        consensus_top=pipeline.alert_consensus_top,
+        max_age=timedelta(minutes=pipeline.alert_max_age_minutes),
     )
 
 
@@ -66,17 +66,18 @@ def _check(run: AlertRun, problems: tuple[str, ...]) -> dg.AssetCheckResult:
     ),
 )
 def trade_alerts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineTunables
 ) -> dg.MaterializeResult:
-    settings = load_settings()
-    alerts = AlertSettings.from_settings(settings, context.log)
-    limits = thresholds(settings)
+    # The thresholds are tunables (shown in the UI); the channel URLs are secrets, so they are
+    # read from the environment here and never become resource configuration.
+    alerts = AlertSettings.from_settings(load_settings(), context.log)
+    limits = thresholds(pipeline)
     run = deliver_trade_alerts(
         warehouse,
         alerts,
         limits,
         owner=context.run_id,
-        how=Delivery(rate_per_minute=settings.alert_rate_per_minute),
+        how=Delivery(rate_per_minute=pipeline.alert_rate_per_minute),
     )
     if not alerts.channels:
         context.log.warning(
@@ -101,7 +102,7 @@ def trade_alerts(
             "trade_usd": limits.trade_usd,
             "position_usd": limits.position_usd,
             "consensus_whales": limits.consensus_whales,
-            "rate_per_minute": settings.alert_rate_per_minute,
+            "rate_per_minute": pipeline.alert_rate_per_minute,
             "dagster/row_count": total,
         },
         check_results=[_check(run, alerts.problems)],

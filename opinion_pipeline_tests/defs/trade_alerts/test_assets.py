@@ -5,7 +5,9 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from opinion_pipeline.config import load_settings
 from opinion_pipeline.defs.trade_alerts.assets import DELIVERED_CHECK, trade_alerts
+from opinion_pipeline.resources import PipelineTunables
 from opinion_pipeline_tests.automation.alerts_fixtures import Reply, WebhookReceiver
 from opinion_pipeline_tests.defs.trade_alerts.alerts_data import plant_big_trades
 
@@ -15,7 +17,19 @@ TOKEN = "T0ASSET/B0ASSET/tokenvalue555"
 
 
 def _materialize(instance, warehouse) -> dg.ExecuteInProcessResult:
-    return dg.materialize([trade_alerts], instance=instance, resources={"warehouse": warehouse})
+    """As the definitions bind it: the tunables from this test's environment."""
+    pipeline = PipelineTunables.from_settings(load_settings())
+    return dg.materialize(
+        [trade_alerts], instance=instance, resources={"warehouse": warehouse, "pipeline": pipeline}
+    )
+
+
+def test_the_trade_threshold_falls_back_to_the_whale_alert_threshold(monkeypatch):
+    monkeypatch.delenv("OPINION_ALERT_TRADE_USD", raising=False)
+    monkeypatch.setenv("OPINION_WHALE_ALERT_USD", "12345")
+    assert PipelineTunables.from_settings(load_settings()).alert_trade_usd == 12345
+    monkeypatch.setenv("OPINION_ALERT_TRADE_USD", "777")
+    assert PipelineTunables.from_settings(load_settings()).alert_trade_usd == 777
 
 
 def _everything_logged(instance, result) -> str:

@@ -8,9 +8,11 @@ from collections import Counter
 import dagster as dg
 import pytest
 
+from opinion_pipeline.config import load_settings
 from opinion_pipeline.defs.trade_alerts.assets import trade_alerts
 from opinion_pipeline.defs.whale_registry.assets import whale_registry
 from opinion_pipeline.defs.whale_trades.assets import whale_trades
+from opinion_pipeline.resources import PipelineTunables
 from opinion_pipeline_tests.automation.alerts_fixtures import WebhookReceiver
 from opinion_pipeline_tests.fakes import FakeOpinionAPI, small_world
 
@@ -43,8 +45,11 @@ def test_big_trades_of_a_sync_are_alerted_once(world, instance, resources, wareh
             [(history,)] = session.query("SELECT count(*) FROM whale_activity")
         assert 0 < expected < history  # some news, some history
         for _ in range(2):
+            pipeline = PipelineTunables.from_settings(load_settings())
             run = dg.materialize(
-                [trade_alerts], instance=instance, resources={"warehouse": warehouse}
+                [trade_alerts],
+                instance=instance,
+                resources={"warehouse": warehouse, "pipeline": pipeline},
             )
             assert run.success
         sent = Counter(request.json()["event_key"] for request in receiver.requests)
