@@ -10,7 +10,8 @@ from opinion_pipeline.resources.tunables import RESERVED_FOR, PipelineTunables
 
 @pytest.mark.unit
 def test_every_same_named_tunable_defaults_to_its_setting():
-    derived = {"mode", "archive_dir"}  # from_settings derives them (effective_mode, archive_root)
+    # from_settings derives them (effective_mode, archive_root, the alert threshold's fallback)
+    derived = {"mode", "archive_dir", "alert_trade_usd"}
     shared = set(PipelineTunables.model_fields) & set(Settings.model_fields) - derived
     assert len(shared) >= 15
     for name in shared:

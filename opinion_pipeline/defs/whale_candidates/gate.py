@@ -17,7 +17,8 @@ until ``max_tracked`` is reached; the rest are rejected by the cap, naming their
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -88,12 +89,12 @@ def value_floors(sightings: pd.DataFrame) -> Floors:
 
 
 def _qualifies(
-    rows: pd.DataFrame, rules: AdmissionRules, fresh_after: int, floors: Floors
+    rows: Sequence[Any], rules: AdmissionRules, fresh_after: int, floors: Floors
 ) -> tuple[int, str]:
     """(rank used for priority, the admitting rule), or (NO_RANK, why not) when none applies."""
     best: tuple[int, str] | None = None
     misses = []
-    for row in rows.itertuples(index=False):
+    for row in rows:
         if _seconds(row.last_seen_at) < fresh_after:
             misses.append(f"{row.board} last seen over {rules.drop_days} days ago")
             continue
@@ -129,31 +130,39 @@ def _qualifies(
     return NO_RANK, "not admitted: " + ("; ".join(sorted(misses)[:3]) or "no qualifying sighting")
 
 
-def _activity(rows: pd.DataFrame) -> bool:
-    values = [_dec(v) for v in rows["ranking_value"]] + [_dec(v) for v in rows["holding_usd"]]
+def _activity(rows: Sequence[Any]) -> bool:
+    values = [_dec(row.ranking_value) for row in rows] + [_dec(row.holding_usd) for row in rows]
     return any(value is not None and value > 0 for value in values)
 
 
-def _summary(address: str, rows: pd.DataFrame) -> dict[str, Any]:
-    ranked = rows[rows["source"] == "leaderboard"].sort_values(["rank", "board"])
-    holdings = rows[rows["source"] == "holders"]
-    held = {row.board: str(_dec(row.holding_usd)) for row in holdings.itertuples(index=False)}
-    top = [_dec(v) for v in holdings["holding_usd"]]
+def _summary(address: str, rows: Sequence[Any]) -> dict[str, Any]:
+    ranked = sorted((r for r in rows if r.source == "leaderboard"), key=lambda r: (r.rank, r.board))
+    holdings = [row for row in rows if row.source == "holders"]
+    held = {row.board: str(_dec(row.holding_usd)) for row in holdings}
+    top = [_dec(row.holding_usd) for row in holdings]
     return {
         "address": address,
-        "sources": sorted(set(rows["source"])),
-        "boards": sorted(set(rows["board"])),
-        "best_rank": int(ranked.iloc[0]["rank"]) if len(ranked) else None,
-        "best_board": ranked.iloc[0]["board"] if len(ranked) else None,
+        "sources": sorted({row.source for row in rows}),
+        "boards": sorted({row.board for row in rows}),
+        "best_rank": int(ranked[0].rank) if ranked else None,
+        "best_board": ranked[0].board if ranked else None,
         "ranking_values": json.dumps(
-            {row.board: row.ranking_value_sent for row in ranked.itertuples(index=False)},
-            sort_keys=True,
-        ) if len(ranked) else None,
+            {row.board: row.ranking_value_sent for row in ranked}, sort_keys=True
+        ) if ranked else None,
         "holding_usd": str(max(v for v in top if v is not None)) if held else None,
         "holdings": json.dumps(held, sort_keys=True) if held else None,
-        "first_seen_at": min(_seconds(v) for v in rows["first_seen_at"]),
-        "last_seen_at": max(_seconds(v) for v in rows["last_seen_at"]),
+        "first_seen_at": min(_seconds(row.first_seen_at) for row in rows),
+        "last_seen_at": max(_seconds(row.last_seen_at) for row in rows),
     }  # fmt: skip
+
+
+def _by_address(sightings: pd.DataFrame) -> list[tuple[str, list[Any]]]:
+    """Each address's sightings as plain rows, addresses in order: the gate reads every row of
+    every address, and pandas sub-frames per address cost milliseconds each (4 ms x thousands)."""
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for row in sightings.itertuples(index=False):
+        grouped[str(row.address)].append(row)
+    return sorted(grouped.items())
 
 
 def decide(
@@ -164,8 +173,8 @@ def decide(
     floors = value_floors(sightings)
     decided: list[dict[str, Any]] = []
     qualified: list[tuple[tuple[Any, ...], dict[str, Any], str]] = []
-    for address, rows in sightings.groupby("address", sort=True):
-        row = _summary(str(address), rows)
+    for address, rows in _by_address(sightings):
+        row = _summary(address, rows)
         row.update(admitted=False, priority=None, no_trades_seen=False)
         decided.append(row)
         if address in universe.excluded:
