@@ -11,8 +11,10 @@ The building block of every per-wallet sync (trades today; positions and discove
 * one item's failure (its fetch raised, or its payload could not be used) never loses the
   others: it is recorded against the item, with its cause, and the rest go on;
 * an error that says every item would fail the same way (``stop_on``: the key refused, the
-  region refused) is not an item's failure: the requests not yet sent are cancelled, the batch
-  in hand is written, and the error propagates, so one cause is reported once.
+  region refused) is not an item's failure: the worker that met it stops the others before
+  their next request (so at most one request per worker is sent after the cause is known,
+  however slowly the calling thread wakes), the batch in hand is written, and the error
+  propagates, so one cause is reported once.
 
 A crash loses at most the batch in flight, which the next sync fetches again (syncs derive
 where to start from what is stored).
@@ -20,6 +22,7 @@ where to start from what is stored).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -32,6 +35,10 @@ Result = TypeVar("Result")
 
 FLUSH_EVERY_ITEMS = 100
 FLUSH_EVERY_SECONDS = 3.0
+
+
+class _Stopped(Exception):
+    """An item not fetched because a run-wide error (``stop_on``) was met first."""
 
 
 def describe_error(error: BaseException) -> str:
@@ -80,14 +87,29 @@ def fan_out(
             result.batches += 1
         batch, batch_started = [], time.monotonic()
 
+    stopped = threading.Event()
+
+    def fetch_unless_stopped(item: Item) -> Result:
+        if stopped.is_set():
+            raise _Stopped
+        try:
+            return fetch(item)
+        except stop_on:
+            stopped.set()  # in the worker: the next items are not sent, whoever runs them
+            raise
+
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
-        futures: dict[Future[Result], Item] = {pool.submit(fetch, item): item for item in items}
+        futures: dict[Future[Result], Item] = {
+            pool.submit(fetch_unless_stopped, item): item for item in items
+        }
         for future in as_completed(futures):
             item = futures[future]
             done += 1
             try:
                 fetched = future.result()
+            except _Stopped:
+                continue  # the run-wide error's own future raises below
             except stop_on:
                 pool.shutdown(wait=True, cancel_futures=True)
                 flush()
