@@ -6,6 +6,9 @@ every job whose assets were never all materialized, this sensor requests one run
 makes it once per instance), as soon as the assets it reads from other jobs exist: the order
 comes from the asset graph (whale_stats after whale_trades, the archive after the trades), plus
 :data:`WAIT_FOR` for jobs that read the warehouse without declaring an asset dependency.
+The :data:`HOUSEKEEPING` jobs are queued behind the others, so that on a small machine the data a
+new user looks at first (markets, trades, stats) is not kept waiting by the archive or the health
+check.
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ WAIT_FOR: dict[str, tuple[str, ...]] = {
     "compute_sync_statistics": INGEST_ASSETS,
     "prune_run_history": INGEST_ASSETS,
 }
+# Jobs that keep the installation tidy rather than show the market. The run queue starts higher
+# ``dagster/priority`` first (default 0), so their first runs wait while data runs are queued.
+HOUSEKEEPING = (
+    "cleanup_old_activity", "compute_sync_statistics", "health_check", "mark_inactive_whales",
+    "prune_run_history",
+)  # fmt: skip
+PRIORITY_TAG = "dagster/priority"
+HOUSEKEEPING_PRIORITY = "-1"
 
 
 def first_run_plan(
@@ -71,7 +82,10 @@ def build_first_run_sensor(jobs: Sequence[dg.UnresolvedAssetJobDefinition]) -> d
                 continue
             if not all(_materialized(context.instance, name) for name in upstream):
                 continue
-            requests.append(dg.RunRequest(run_key=f"first-run-{job_name}", job_name=job_name))
+            tags = {PRIORITY_TAG: HOUSEKEEPING_PRIORITY} if job_name in HOUSEKEEPING else {}
+            requests.append(
+                dg.RunRequest(run_key=f"first-run-{job_name}", job_name=job_name, tags=tags)
+            )
         if not requests:
             return dg.SkipReason("every job has materialized its assets at least once")
         return requests

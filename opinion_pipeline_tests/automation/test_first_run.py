@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from opinion_pipeline.automation.first_run import HOUSEKEEPING, PRIORITY_TAG
 from opinion_pipeline.definitions import defs
 
 pytestmark = pytest.mark.unit
@@ -67,3 +68,17 @@ def test_every_job_is_covered_and_first_runs_happen_once():
         requested = {request.run_key for request in _evaluate(instance).run_requests}
         expected = set(JOBS) - ROOTS - {"sync_whale_trades"} - LATE - LAST
         assert requested == {f"first-run-{job}" for job in expected}
+
+
+def test_housekeeping_first_runs_queue_behind_the_data_jobs():
+    assert set(HOUSEKEEPING) <= set(JOBS), "every housekeeping job exists"
+    with dg.instance_for_test() as instance:
+        _materialize(instance, "markets", "whale_candidates", "whale_registry", "whale_trades",
+                     "whale_activity")  # fmt: skip
+        priority = {
+            request.job_name: int(request.tags.get(PRIORITY_TAG, "0"))
+            for request in _evaluate(instance).run_requests
+        }
+    behind = {job for job, value in priority.items() if value < 0}
+    assert behind == set(HOUSEKEEPING)
+    assert priority["compute_whale_stats"] == 0, "the stats a new user looks at go first"
