@@ -8,7 +8,8 @@ rate estimate the sync uses (planner.estimate_rate), counting one request per po
 20 new trades, and reports the detection latency of each new trade (first poll after it) for
 the planner and for polling every whale in turn at the same budget (round-robin).
 
-    python -m benchmarks.polling_model [--whales 10000] [--minutes 90] [--budget 600] [--quick]
+    python -m benchmarks.polling_model [--whales 10000] [--minutes 90] [--budget 670] [--seed 7]
+    [--quick]
 """
 
 from __future__ import annotations
@@ -109,17 +110,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--whales", type=int, default=10_000)
     parser.add_argument("--minutes", type=int, default=60)
-    parser.add_argument("--budget", type=int, default=600, help="poll requests per minute")
+    parser.add_argument(
+        "--budget", type=int, default=670, help="poll requests per minute (as over HTTP)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="the activity model's seed")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.whales, args.minutes, args.budget = 1000, 60, 100
-    planned = run(args.whales, args.minutes, args.budget, planner=True)
-    baseline = run(args.whales, args.minutes, args.budget, planner=False)
+    planned = run(args.whales, args.minutes, args.budget, args.seed, planner=True)
+    baseline = run(args.whales, args.minutes, args.budget, args.seed, planner=False)
     print(f"planner:     {planned}")
     print(f"round-robin: {baseline}")
     emit("polling_model", {
         "whales": args.whales, "minutes": args.minutes, "budget_per_minute": args.budget,
+        "seed": args.seed,
         "p95_latency_s": planned["p95_s"], "baseline_p95_latency_s": baseline["p95_s"],
         "busiest_decile_p95_s": planned["busiest_decile_p95_s"],
         "baseline_busiest_decile_p95_s": baseline["busiest_decile_p95_s"],

@@ -34,9 +34,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from opinion_pipeline.defs.whale_trades.tables import WHALE_POLLING
 from opinion_pipeline.warehouse.port import WarehouseSession
@@ -87,6 +89,7 @@ class PollPlan:
     busy_whales: int = 0  # the busy tier: the busiest whales, polled every busy_interval_s
     busy_interval_s: float = 0.0
     rest_interval_s: float = 0.0  # the target interval of every other whale (<= the floor)
+    estimated_p95_s: float = 0.0  # the chosen tiers' estimated p95 detection latency
     target_s: dict[str, float] = field(default_factory=dict)  # each whale's target interval
     expected: dict[str, float] = field(default_factory=dict)
 
@@ -104,6 +107,7 @@ class PollPlan:
             "plan_busy_whales": self.busy_whales,
             "plan_busy_interval_minutes": round(self.busy_interval_s / 60.0, 1),
             "plan_rest_interval_minutes": round(self.rest_interval_s / 60.0, 1),
+            "plan_estimated_p95_minutes": round(self.estimated_p95_s / 60.0, 2),
         }
 
 
@@ -117,41 +121,70 @@ def floor_quota(whales: int, *, run_interval_s: float, max_interval_s: float) ->
     return math.ceil(whales * run_interval_s / spread) if whales else 0
 
 
+class Tiers(NamedTuple):
+    """A two-tier plan (module docstring, point 4) and its estimated p95 latency."""
+
+    busy: int  # the busiest whales, polled every busy_interval_s
+    busy_interval_s: float
+    rest_interval_s: float  # every other whale
+    p95_s: float
+
+
+def tier_p95(
+    busy_share: ArrayLike, busy_interval: ArrayLike, rest_interval: ArrayLike, q: float = 1 - TAIL
+) -> np.ndarray:
+    """The ``q`` quantile of the detection latency when ``busy_share`` of the trades wait
+    U(0, ``busy_interval``) and the others U(0, ``rest_interval``) (element-wise).
+
+    The mixture's CDF is piecewise linear: below the shorter interval both tiers add to it;
+    above, only the longer one does.
+    """
+    share = np.asarray(busy_share, dtype=float)
+    busy, rest = np.asarray(busy_interval, dtype=float), np.asarray(rest_interval, dtype=float)
+    shorter, longer = np.minimum(busy, rest), np.maximum(busy, rest)
+    settled = np.where(busy <= rest, share, 1.0 - share)  # share done by the shorter interval
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = q / (share / busy + (1.0 - share) / rest)
+        above = longer * (q - settled) / (1.0 - settled)
+    return np.where(below <= shorter, below, above)
+
+
 def busy_tier(
     rates: Sequence[float], *, polls_per_run: int, run_interval_s: float, max_interval_s: float
-) -> tuple[int, float, float]:
+) -> Tiers:
     """How many of the busiest whales to poll often, how often, and how often the rest.
 
     ``rates`` sorted busiest first. The top ``k`` are polled every ``T``, the rest every
-    ``F <= max_interval_s``, within ``polls_per_run``. A trade of the rest waits up to ``F``, so
-    the 95th percentile of the detection latency is about
-    ``max(T, F x (1 - 0.05 / rest's share of the trades))``; ``(k, T, F)`` minimise that.
-    Returns ``(k, T, F)``.
+    ``F <= max_interval_s``, within ``polls_per_run``; ``(k, T, F)`` minimise the p95 of a
+    mixture of uniform waits (``tier_p95``), each tier weighted by its share of the trades.
+    Round-robin (every whale once a cycle of ``whales / polls_per_run`` runs, p95 0.95 x the
+    cycle) is a candidate, so no split is chosen that is not estimated better.
     """
     count = len(rates)
-    if not count or polls_per_run <= 0:
-        return 0, max_interval_s, max_interval_s
+    if not count:
+        return Tiers(0, max_interval_s, max_interval_s, 0.0)
+    if polls_per_run <= 0:
+        return Tiers(0, max_interval_s, max_interval_s, (1 - TAIL) * max_interval_s)
     ordered = np.asarray(rates, dtype=float)
     # A quiet whale's next trades are mostly unforeseeable (a burst shows only once polled):
     # every whale is counted with a share of the mean rate on top of its own estimate.
     ordered = ordered + UNFORESEEN * ordered.mean()
     total = float(ordered.sum()) or 1.0
     k = np.arange(0, count + 1)
-    rest_share = np.clip(1.0 - np.concatenate(([0.0], np.cumsum(ordered))) / total, 0.0, 1.0)
-    tail = floor_interval = max(run_interval_s, count * run_interval_s / polls_per_run)
-    best = (math.inf, count, tail, tail)  # everyone in turn: round-robin
-    for rest_interval in np.geomspace(floor_interval, max(floor_interval, max_interval_s), 16):
+    busy_share = np.clip(np.concatenate(([0.0], np.cumsum(ordered))) / total, 0.0, 1.0)
+    cycle = max(run_interval_s, count * run_interval_s / polls_per_run)
+    best = Tiers(count, cycle, cycle, (1 - TAIL) * cycle)  # everyone in turn: round-robin
+    for rest_interval in np.geomspace(cycle, max(cycle, max_interval_s), 24):
         busy_polls = polls_per_run - (count - k) * run_interval_s / rest_interval
         with np.errstate(divide="ignore", invalid="ignore"):
             interval = np.where(busy_polls > 0, run_interval_s * k / busy_polls, np.inf)
         interval = np.maximum(interval, run_interval_s)
-        waits = rest_interval * np.clip(1 - TAIL / np.maximum(rest_share, 1e-12), 0.0, 1.0)
-        p95 = np.maximum(np.where(k > 0, interval, 0.0), waits)
+        p95 = tier_p95(busy_share, interval, rest_interval)
         at = int(np.argmin(p95))
-        if p95[at] < best[0] - 1e-9:
-            best = (float(p95[at]), at, float(min(interval[at], rest_interval)), rest_interval)
-    _, busy, busy_interval, rest_interval = best
-    return busy, busy_interval, float(rest_interval)
+        if p95[at] < best.p95_s - 1e-9:
+            busy_interval = float(min(interval[at], rest_interval)) if at else rest_interval
+            best = Tiers(at, busy_interval, float(rest_interval), float(p95[at]))
+    return best
 
 
 def plan_polls(
@@ -200,12 +233,14 @@ def plan_polls(
     # thinner and left p95 worse than round-robin (BENCHMARKS.md, polling model).
     busiest = sorted(known, key=lambda s: (-s.rate_per_s, s.address))
     floor_cycle = max(run_interval_s, max_interval_s - run_interval_s)
-    plan.busy_whales, plan.busy_interval_s, plan.rest_interval_s = busy_tier(
+    tiers = busy_tier(
         [s.rate_per_s for s in busiest],
         polls_per_run=budget - spent + plan.floor_polls,  # the floor's polls are the rest's
         run_interval_s=run_interval_s,
         max_interval_s=floor_cycle,
     )
+    plan.busy_whales, plan.busy_interval_s, plan.rest_interval_s = tiers[:3]
+    plan.estimated_p95_s = tiers.p95_s
     target = {s.address: plan.rest_interval_s for s in known}
     target.update((s.address, plan.busy_interval_s) for s in busiest[: plan.busy_whales])
     plan.target_s = target
