@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from opinion_pipeline.defs.whale_registry.registry_file import Whale
@@ -13,6 +14,7 @@ from opinion_pipeline.defs.whale_trades.planner import (
     busy_tier,
     floor_quota,
     plan_polls,
+    tier_p95,
     whale_states,
 )
 from opinion_pipeline.defs.whale_trades.sync import WhaleSyncOptions, sync_whale_trades
@@ -69,19 +71,57 @@ def test_every_whale_is_polled_within_the_floor_over_simulated_runs():
     assert longest <= HOUR
 
 
+@pytest.mark.parametrize(
+    ("share", "busy", "rest"),
+    [(0.9, 60, 3540), (0.5, 60, 120), (0.97, 300, 600), (0.3, 600, 90), (1.0, 90, 90)],
+)
+def test_tier_p95_is_the_95th_percentile_of_the_mixture_of_waits(share, busy, rest):
+    draws = np.random.default_rng(3)
+    waits = np.where(
+        draws.random(400_000) < share,
+        draws.uniform(0, busy, 400_000),
+        draws.uniform(0, rest, 400_000),
+    )
+    sampled = float(np.quantile(waits, 0.95))
+    assert float(tier_p95(share, busy, rest)) == pytest.approx(sampled, rel=0.01)
+    # element-wise, as busy_tier calls it for every split at once
+    assert tier_p95([share, share], [busy, busy], rest) == pytest.approx([sampled] * 2, rel=0.01)
+
+
 def test_the_busy_tier_takes_the_whales_that_make_most_trades():
     # 100 whales make almost every trade: they are the tier, polled far more often than the rest
     rates = [10 / HOUR] * 100 + [0.001 / HOUR] * 9_900
-    busy, busy_interval, rest_interval = busy_tier(
-        rates, polls_per_run=600, run_interval_s=60, max_interval_s=HOUR - 60
-    )
-    assert busy >= 100 and busy_interval <= 180 and rest_interval >= 5 * busy_interval
-    # equal rates: nobody is busier, so every whale is polled in turn (round-robin)
-    busy, busy_interval, rest_interval = busy_tier(
+    tiers = busy_tier(rates, polls_per_run=600, run_interval_s=60, max_interval_s=HOUR - 60)
+    assert 100 <= tiers.busy < 10_000 and tiers.busy_interval_s <= 180
+    assert tiers.rest_interval_s >= 5 * tiers.busy_interval_s
+    assert tiers.p95_s < 0.95 * (10_000 * 60 / 600)  # estimated better than round-robin
+    assert busy_tier([], polls_per_run=10, run_interval_s=60, max_interval_s=HOUR)[0] == 0
+
+
+def test_round_robin_is_chosen_when_no_split_beats_it():
+    # equal rates: nobody is busier, so every whale is polled in turn, once a 10-run cycle
+    tiers = busy_tier(
         [1 / HOUR] * 1_000, polls_per_run=100, run_interval_s=60, max_interval_s=HOUR - 60
     )
-    assert busy_interval == pytest.approx(600) and rest_interval == pytest.approx(600)
-    assert busy_tier([], polls_per_run=10, run_interval_s=60, max_interval_s=HOUR)[0] == 0
+    assert tiers.busy == 1_000 and tiers.busy_interval_s == tiers.rest_interval_s == 600
+    assert tiers.p95_s == pytest.approx(0.95 * 600)
+    # the plan says so, and its targets poll the stalest first
+    whales = [
+        WhaleState(f"0x{i:040x}", NOW - 60 * (1 + i % 10), 1 / HOUR, new=False)
+        for i in range(1_000)
+    ]
+    plan = plan_polls(whales, now=NOW, budget=100, max_interval_s=HOUR)
+    assert set(plan.target_s.values()) == {600}
+    assert plan.numbers()["plan_estimated_p95_minutes"] == pytest.approx(9.5)
+    assert {w.address for w in whales if w.last_polled == NOW - 600} == set(plan.polled)
+
+
+def test_a_skewed_population_gets_two_tiers_estimated_better_than_round_robin():
+    rates = sorted(np.random.default_rng(5).lognormal(-3, 2, 3_000) / HOUR, reverse=True)
+    tiers = busy_tier(rates, polls_per_run=670, run_interval_s=60, max_interval_s=HOUR - 60)
+    cycle = 3_000 * 60 / 670
+    assert 0 < tiers.busy < 3_000 and tiers.busy_interval_s < cycle < tiers.rest_interval_s
+    assert tiers.p95_s < 0.95 * cycle
 
 
 def test_the_planner_beats_round_robin_on_the_heavy_tailed_model():
@@ -128,4 +168,7 @@ def test_the_sync_records_the_plan_per_whale_and_in_its_metadata(
     tight = WhaleSyncOptions(key_rate_per_second=1.3, poll_seconds=1, reserved_per_minute=18)
     second = sync_whale_trades(fake_api, warehouse, tracked_whales(warehouse), tight)
     assert second.extra["plan_whales_planned"] == 1
+    assert second.extra["plan_estimated_p95_minutes"] == pytest.approx(
+        0.95 * len(world.wallets), abs=0.01
+    )  # one whale a run: round-robin, a cycle of as many runs as whales
     assert second.extra["plan_whales_skipped"] == len(world.wallets) - 1
