@@ -11,18 +11,21 @@ likely:
 2. **New whales** (never polled, nothing stored: their history must be read) come first.
 3. **Floor.** The stalest ``ceil(N x run / (max_interval - run))`` whales, so every whale is
    polled at least every ``max_interval`` (one run of margin), whatever its rate.
-4. **Two tiers for the 95th percentile.** The rest of the budget goes by how overdue a whale
-   is against its target interval (time since the last poll / target). The targets come from
-   ``busy_tier``: the ``k`` busiest whales (by estimated rate) every ``T``, all others every
-   ``F <= max_interval``, with ``(k, T, F)`` chosen within the budget to minimise the estimated
-   p95 of the detection latency, ``max(T, F x (1 - 0.05 / the others' share of the trades))``.
-   For a percentile that is the optimum (a trade is either within ``T`` or waits for the
-   floor); ordering by the latency piled up (T ~ 1/sqrt(rate)) gave a better median but a p95
-   worse than round-robin. Each rate counts ``UNFORESEEN`` x the mean rate on top (a quiet
-   whale's burst is only seen once polled). The rate is the larger of an exponentially
-   weighted rate (time constant ``SHORT_TAU_S``: a burst shows at once) and the mean over the
-   last 30 days (or the history held, if shorter), never below ``PRIOR_PER_S``. A whale's
-   cost is one request plus one per 20 expected trades.
+4. **Two tiers for the 95th percentile, or round-robin.** The rest of the budget goes by how
+   overdue a whale is against its target interval (time since the last poll / target). The
+   targets come from ``busy_tier``: the ``k`` busiest whales (by estimated rate) every ``T``,
+   all others every ``F <= max_interval``, with ``(k, T, F)`` chosen within the budget to
+   minimise the estimated p95 of the detection latency: the 95th percentile of a mixture of
+   uniform waits, U(0, T) for the busy tier's share of the trades and U(0, F) for the others'
+   (``tier_p95``). Round-robin (every whale once a cycle of whales / budget runs, p95 0.95 x
+   the cycle) is one of the candidates, so a split is only taken when estimated better; the
+   estimate chosen is the run's ``plan_estimated_p95_minutes``. Ordering by the latency piled
+   up (T ~ 1/sqrt(rate)) gave a better median but a p95 worse than round-robin. Each rate
+   counts ``UNFORESEEN`` x the mean rate on top (a quiet whale's burst is only seen once
+   polled). The rate is the larger of an exponentially weighted rate (time constant
+   ``SHORT_TAU_S``: a burst shows at once) and the mean over the last 30 days (or the history
+   held, if shorter), never below ``PRIOR_PER_S``. A whale's cost is one request plus one per
+   20 expected trades.
 
 Everything is derived from the warehouse (stored trades, ``whales.last_polled_at``), so a
 SIGKILL at any point loses nothing: the next run plans again from what was committed. The plan
