@@ -191,6 +191,21 @@ def test_the_benchmark_warehouse_gives_the_same_figures(tmp_path: Path) -> None:
     assert figures["open"] > 100
 
 
+def test_the_realistic_benchmark_warehouse_gives_the_same_figures(tmp_path: Path) -> None:
+    path = tmp_path / "bench.duckdb"
+    build_benchmark_warehouse(path, 6000, 15, "realistic")
+    warehouse = DuckDBWarehouse(path=str(path))
+    _assert_sql_equals_python(warehouse)
+    with warehouse.connection() as conn:
+        partly_sold, decided, won, closed = conn.execute(
+            "SELECT count(*) FILTER (WHERE NOT resolved AND shares_held > 0 AND shares_sold > 0), "
+            "count(*) FILTER (WHERE decided), count(*) FILTER (WHERE won), "
+            "count(*) FILTER (WHERE shares_held = 0) FROM whale_position_pnl"
+        ).fetchone()
+    assert partly_sold > 50 and closed > 50  # the long division runs; some positions closed
+    assert 0 < won < decided  # winners and losers held to resolution
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_random_warehouse_gives_the_same_figures(tmp_path: Path, seed: int) -> None:
     warehouse = _random_warehouse(tmp_path / "random.duckdb", seed)
