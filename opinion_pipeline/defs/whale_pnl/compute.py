@@ -227,8 +227,6 @@ def recompute_pnl(warehouse: Warehouse, as_of: datetime) -> PnlRun:
         # Held to a budget DuckDB spills past (its default is 80 % of RAM): the aggregate of
         # 10 M trades into 8 M positions otherwise takes 2.3 GB, no faster (BENCHMARKS.md).
         session.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        # The table has no row order to keep: inserts need not buffer to preserve it.
-        session.execute("SET preserve_insertion_order = false")
         session.execute("DELETE FROM whale_position_pnl")
         session.execute(_POSITIONS_SQL, {"as_of": as_of})
         in_python = _open_positions_in_python(session)
