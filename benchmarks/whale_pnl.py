@@ -5,6 +5,11 @@ markets (generated inside DuckDB), half of the markets Resolved with a result to
 open (no positions snapshots: open positions are marked with trade prices). Then times the
 pipeline's `recompute_pnl` and `recompute_skill`, as the compute_whale_pnl job runs them, with
 the process's peak memory. The issue's goal: 10 M trades and 10 k whales under 5 s and 2 GB.
+
+`--population uniform` (the default, the figures before 2026-12-06) is the whale_stats
+generator: ~1.27 trades per position, nothing partly sold or decided. `--population realistic`
+(benchmarks/pnl_population.py) has 5-30 fills per position, partial sells, closed positions and
+positions held into resolutions.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import common
-from benchmarks.whale_stats import build as build_trades
+from benchmarks.pnl_population import build_trades as build_realistic_trades
+from benchmarks.whale_stats import build as build_uniform_trades
 
 MARKETS = 2000
+POPULATIONS = ("uniform", "realistic")
 
 # Markets 1..2000 as the trades generator uses them: even ids Resolved (status 4) with the Yes
 # or No token as result, odd ids Activated (2).
@@ -32,9 +39,12 @@ FROM range(1, $markets + 1) t(i)
 """
 
 
-def build(path: Path, trades: int, whales: int) -> float:
+def build(path: Path, trades: int, whales: int, population: str = "uniform") -> float:
     started = time.perf_counter()
-    build_trades(path, trades, whales)
+    if population == "realistic":
+        build_realistic_trades(path, trades, whales)
+    else:
+        build_uniform_trades(path, trades, whales)
     with common.warehouse(path).transaction() as conn:
         conn.execute(_MARKETS_SQL, {"markets": MARKETS})
     return time.perf_counter() - started
@@ -65,13 +75,14 @@ def timed(path: Path) -> dict[str, Any]:
     }
 
 
-def cached(cache: Path, trades: int, whales: int) -> tuple[Path, float]:
+def cached(cache: Path, trades: int, whales: int, population: str) -> tuple[Path, float]:
     """The generated warehouse for (trades, whales) in ``cache``, built on first use only.
 
     Generation at 10 M trades takes minutes; every recompute replaces the PnL tables in full, so
     a cached file measures the same work as a fresh one.
     """
-    path = cache / f"pnl-{trades}-{whales}.duckdb"
+    suffix = "" if population == "uniform" else f"-{population}"
+    path = cache / f"pnl-{trades}-{whales}{suffix}.duckdb"
     if path.exists():
         with common.warehouse(path).connection():
             pass  # a file cached by an older version is migrated here, not inside a timed run
@@ -79,22 +90,27 @@ def cached(cache: Path, trades: int, whales: int) -> tuple[Path, float]:
     cache.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    built = build(partial, trades, whales)
+    built = build(partial, trades, whales, population)
     Path(f"{partial}.lock").unlink(missing_ok=True)
     partial.rename(path)
     return path, built
 
 
-def measure(trades: int, whales: int, repeat: int, cache: Path | None) -> dict[str, Any]:
+def measure(
+    trades: int, whales: int, repeat: int, cache: Path | None, population: str = "uniform"
+) -> dict[str, Any]:
     with common.workdir("pnl") as tmp:
         if cache is None:
             path = tmp / "warehouse.duckdb"
-            built = build(path, trades, whales)
+            built = build(path, trades, whales, population)
         else:
-            path, built = cached(cache, trades, whales)
+            path, built = cached(cache, trades, whales, population)
         common.say(f"trades={trades} whales={whales}: generated in {built:.1f} s ({path})")
         runs = common.repeated(repeat, "recompute", lambda _: timed(path))
+        shape = population_shape(path)
     return {
+        "population": population,
+        **shape,
         "trades": trades,
         "whales": whales,
         "markets": MARKETS,
@@ -105,6 +121,25 @@ def measure(trades: int, whales: int, repeat: int, cache: Path | None) -> dict[s
     }
 
 
+def population_shape(path: Path) -> dict[str, int]:
+    """What the generated warehouse holds, from the last recompute's positions."""
+    with common.warehouse(path).connection() as conn:
+        stored, partly_sold, decided, closed = conn.execute(
+            """
+            SELECT (SELECT count(*) FROM trades),
+                   count(*) FILTER (WHERE NOT resolved AND shares_held > 0 AND shares_sold > 0),
+                   count(*) FILTER (WHERE decided), count(*) FILTER (WHERE shares_held = 0)
+            FROM whale_position_pnl
+            """
+        ).fetchone()
+    return {
+        "stored_trades": stored,
+        "open_partly_sold": partly_sold,
+        "decided": decided,
+        "closed": closed,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=10_000_000)
@@ -112,15 +147,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--cache", type=Path, help="keep the generated warehouse in this directory and reuse it"
     )
+    parser.add_argument("--population", choices=POPULATIONS, default="uniform")
     args = parser.parse_args(argv)
     if args.quick:
         args.trades, args.whales, args.repeat = 5_000, 20, 1
     figures = {
         "machine": common.machine(),
-        **measure(args.trades, args.whales, args.repeat, args.cache),
+        **measure(args.trades, args.whales, args.repeat, args.cache, args.population),
     }
     common.say(
-        f"PnL and skill over {args.trades} trades / {args.whales} whales: "
+        f"PnL and skill over {args.trades} {args.population} trades / {args.whales} whales: "
         f"{figures['seconds']} s, peak RSS {figures['peak_rss_mb']} MB"
     )
     common.emit("whale_pnl", figures)

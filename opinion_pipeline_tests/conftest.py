@@ -111,15 +111,21 @@ PROCESS_FIXTURES = frozenset({"simulator", "fresh_simulator", "pipeline_env"})
 E2E_DIRECTORIES = ("ui",)
 
 
+# pytest-xdist (`--dist loadgroup`) gives each group to one worker: a group is a test file, so
+# its module fixtures are set up once, except that every file of an e2e directory is one group,
+# so its package fixture (the UI tests' webserver + daemon, ~1 min to fill) starts once, not once
+# per worker that happens to take one of its files.
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
+        e2e_directory = parts[0] in E2E_DIRECTORIES
+        item.add_marker(pytest.mark.xdist_group(parts[0] if e2e_directory else "/".join(parts)))
         tiers = [tier for tier in TIERS if item.get_closest_marker(tier)]
         if "unit" in tiers and PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
             raise pytest.UsageError(f"{item.nodeid} is marked unit but starts a process")
-        if tiers:
-            continue
-        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
-        item.add_marker("e2e" if parts[0] in E2E_DIRECTORIES else "integration")
+        if not tiers:
+            item.add_marker("e2e" if e2e_directory else "integration")
 
 
 # -- reliability figures across pytest-xdist workers ----------------------------------------------

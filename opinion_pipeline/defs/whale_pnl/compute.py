@@ -46,16 +46,22 @@ FROM (
 
 # The latest price of each token the pipeline has: a positions snapshot's (value / shares) or
 # a trade's price, whichever is newer (a snapshot wins a tie: it is the venue's own mark; then
-# the higher price, so the choice never depends on scan order).
-_PRICES_SQL = """
-SELECT market_id, outcome_side, max({'seen_at': seen_at, 'preferred': preferred,
-                                    'price': price}) AS newest
-FROM (
-    SELECT market_id, outcome_side, snapshot_at AS seen_at, 1 AS preferred, mark_price AS price
-    FROM whale_positions WHERE mark_price IS NOT NULL AND snapshot_at <= $as_of
-    UNION ALL
-    SELECT market_id, outcome_side, created_at, 0, price FROM trades WHERE created_at <= $as_of
-)
+# the higher price, so the choice never depends on scan order). The newest time per token comes
+# first (a max of timestamps), so the (time, snapshot-first, price) struct is compared only on
+# the rows at that time, not on every trade.
+_SEEN_SQL = """
+SELECT market_id, outcome_side, snapshot_at AS seen_at, 1 AS preferred, mark_price AS price
+FROM whale_positions WHERE mark_price IS NOT NULL AND snapshot_at <= $as_of
+UNION ALL
+SELECT market_id, outcome_side, created_at, 0, price FROM trades WHERE created_at <= $as_of
+"""
+_PRICES_SQL = f"""
+SELECT market_id, outcome_side, max({{'seen_at': seen_at, 'preferred': preferred,
+                                    'price': price}}) AS newest
+FROM ({_SEEN_SQL}) seen
+SEMI JOIN (
+    SELECT market_id, outcome_side, max(seen_at) AS seen_at FROM ({_SEEN_SQL}) GROUP BY ALL
+) newest USING (market_id, outcome_side, seen_at)
 GROUP BY market_id, outcome_side
 """
 

@@ -102,6 +102,14 @@ def _random_rows(seed: int) -> tuple[list[dict], list[dict], list[tuple]]:
                          AS_OF - timedelta(days=1), len(trades)))  # fmt: skip
     trades.append(_trade(wallets[1], 121, 2, "BUY", "3.5", "2", "0", "150.123",
                          AS_OF - timedelta(days=1), len(trades)))  # fmt: skip
+    # Planted: newest-price ties. Two trades at one instant (the higher price marks), a trade
+    # and a snapshot at one instant (the snapshot marks), each after an older, higher price.
+    tie_at = AS_OF - timedelta(hours=3)
+    for market, price in [(130, "0.9"), (130, "0.3"), (130, "0.7"), (131, "0.95"), (131, "0.6")]:
+        at = AS_OF - timedelta(days=3) if price.startswith("0.9") else tie_at
+        trades.append(_trade(wallets[2], market, 1, "BUY", "4", "2", "0", price, at, len(trades)))
+    snapshots.append({"wallet": wallets[2], "market_id": 131, "outcome_side": 1,
+                      "snapshot_at": tie_at, "mark_price": "0.2"})  # fmt: skip
     return trades, snapshots, markets
 
 
@@ -191,6 +199,21 @@ def test_the_benchmark_warehouse_gives_the_same_figures(tmp_path: Path) -> None:
     assert figures["open"] > 100
 
 
+def test_the_realistic_benchmark_warehouse_gives_the_same_figures(tmp_path: Path) -> None:
+    path = tmp_path / "bench.duckdb"
+    build_benchmark_warehouse(path, 6000, 15, "realistic")
+    warehouse = DuckDBWarehouse(path=str(path))
+    _assert_sql_equals_python(warehouse)
+    with warehouse.connection() as conn:
+        partly_sold, decided, won, closed = conn.execute(
+            "SELECT count(*) FILTER (WHERE NOT resolved AND shares_held > 0 AND shares_sold > 0), "
+            "count(*) FILTER (WHERE decided), count(*) FILTER (WHERE won), "
+            "count(*) FILTER (WHERE shares_held = 0) FROM whale_position_pnl"
+        ).fetchone()
+    assert partly_sold > 50 and closed > 50  # the long division runs; some positions closed
+    assert 0 < won < decided  # winners and losers held to resolution
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_random_warehouse_gives_the_same_figures(tmp_path: Path, seed: int) -> None:
     warehouse = _random_warehouse(tmp_path / "random.duckdb", seed)
@@ -217,3 +240,9 @@ def test_a_random_warehouse_gives_the_same_figures(tmp_path: Path, seed: int) ->
         Decimal("-0.000000000000000001"),
     ]  # fmt: skip
     assert basis == (Decimal("0.000000000000000002"),)  # 2.5 quanta, half-even
+    with warehouse.connection() as conn:
+        marks = conn.execute(
+            "SELECT market_id, mark_price, mark_source FROM whale_position_pnl "
+            "WHERE market_id IN (130, 131) ORDER BY market_id"
+        ).fetchall()
+    assert marks == [(130, Decimal("0.7"), "trade"), (131, Decimal("0.2"), "snapshot")]
