@@ -18,13 +18,11 @@ likely:
    minimise the estimated p95 of the detection latency: the 95th percentile of a mixture of
    uniform waits, U(0, T) for the busy tier's share of the trades and U(0, F) for the others'
    (``tier_p95``). Round-robin (every whale once a cycle of whales / budget runs, p95 0.95 x
-   the cycle) is one of the candidates, so a split is only taken when estimated better; of the
-   plans within ``P95_SLACK`` of the best p95, the one with the shortest estimated p99 is
-   taken (the p95 alone would park a quiet third of the whales at the floor for a hair of
-   p95); the estimate chosen is the run's ``plan_estimated_p95_minutes``. Ordering by the
-   latency piled up (T ~ 1/sqrt(rate)) gave a better median but a p95 worse than round-robin.
-   Each rate counts ``UNFORESEEN`` x the mean rate on top (a quiet whale's burst is only seen
-   once polled). The rate is the larger of an exponentially weighted rate (time constant
+   the cycle) is one of the candidates, so a split is only taken when estimated better; the
+   estimate chosen is the run's ``plan_estimated_p95_minutes``. Ordering by the latency piled
+   up (T ~ 1/sqrt(rate)) gave a better median but a p95 worse than round-robin. Each rate
+   counts ``UNFORESEEN`` x the mean rate on top (a quiet whale's burst is only seen once
+   polled). The rate is the larger of an exponentially weighted rate (time constant
    ``SHORT_TAU_S``: a burst shows at once) and the mean over the last 30 days (or the history
    held, if shorter), never below ``PRIOR_PER_S``. A whale's cost is one request plus one per
    20 expected trades.
@@ -54,11 +52,6 @@ PRIOR_PER_S = 1.0 / LONG_WINDOW_S  # one trade a month
 BACKFILL_COST = 5  # requests a new whale's history is planned at (unknown until read)
 PAGE_ROWS = 20
 TAIL = 0.05  # the latency goal is on the 95th percentile
-# The p95 alone is indifferent to how long the last 5 % wait: among plans estimated within
-# P95_SLACK of the best p95, the one with the shortest 99th percentile is taken (BENCHMARKS.md,
-# polling model round 3: p99 at 1,000 whales 943 s -> 153 s for the same p95).
-TAIL_GUARD = 0.01
-P95_SLACK = 0.05
 UNFORESEEN = 0.05  # share of the mean rate added to each whale's (tuned: BENCHMARKS.md)
 
 
@@ -168,8 +161,7 @@ def busy_tier(
     ``F <= max_interval_s``, within ``polls_per_run``; ``(k, T, F)`` minimise the p95 of a
     mixture of uniform waits (``tier_p95``), each tier weighted by its share of the trades.
     Round-robin (every whale once a cycle of ``whales / polls_per_run`` runs, p95 0.95 x the
-    cycle) is a candidate, so no split is chosen that is not estimated better. Of the plans
-    within ``P95_SLACK`` of the best estimated p95, the one with the lowest estimated p99.
+    cycle) is a candidate, so no split is chosen that is not estimated better.
     """
     count = len(rates)
     if not count:
@@ -184,23 +176,18 @@ def busy_tier(
     k = np.arange(0, count + 1)
     busy_share = np.clip(np.concatenate(([0.0], np.cumsum(ordered))) / total, 0.0, 1.0)
     cycle = max(run_interval_s, count * run_interval_s / polls_per_run)
-    # Candidates as rows of (p95, p99, k, T, F); the first is round-robin.
-    candidates = [np.array([[(1 - TAIL) * cycle, (1 - TAIL_GUARD) * cycle, count, cycle, cycle]])]
+    best = Tiers(count, cycle, cycle, (1 - TAIL) * cycle)  # everyone in turn: round-robin
     for rest_interval in np.geomspace(cycle, max(cycle, max_interval_s), 24):
         busy_polls = polls_per_run - (count - k) * run_interval_s / rest_interval
         with np.errstate(divide="ignore", invalid="ignore"):
             interval = np.where(busy_polls > 0, run_interval_s * k / busy_polls, np.inf)
-        interval = np.where(k > 0, np.clip(interval, run_interval_s, rest_interval), rest_interval)
+        interval = np.maximum(interval, run_interval_s)
         p95 = tier_p95(busy_share, interval, rest_interval)
-        p99 = tier_p95(busy_share, interval, rest_interval, q=1 - TAIL_GUARD)
-        candidates.append(np.column_stack((p95, p99, k, interval, np.full(k.shape, rest_interval))))
-    table = np.vstack(candidates)
-    # Among the plans within P95_SLACK of the best p95: the shortest tail, then the best p95
-    # (both to the second), then the most whales in the busy tier (round-robin wins a tie).
-    near = table[table[:, 0] <= table[:, 0].min() * (1 + P95_SLACK)]
-    order = np.lexsort((-near[:, 2], np.round(near[:, 0]), np.round(near[:, 1])))
-    p95_s, _, busy, busy_interval, rest_interval = near[order[0]]
-    return Tiers(int(busy), float(busy_interval), float(rest_interval), float(p95_s))
+        at = int(np.argmin(p95))
+        if p95[at] < best.p95_s - 1e-9:
+            busy_interval = float(min(interval[at], rest_interval)) if at else rest_interval
+            best = Tiers(at, busy_interval, float(rest_interval), float(p95[at]))
+    return best
 
 
 def plan_polls(
