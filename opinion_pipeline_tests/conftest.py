@@ -126,6 +126,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid} is marked unit but starts a process")
         if not tiers:
             item.add_marker("e2e" if e2e_directory else "integration")
+    # The e2e groups are the longest (minutes on one worker): handed out first, they run beside
+    # the many short files instead of after them.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 # -- reliability figures across pytest-xdist workers ----------------------------------------------

@@ -273,6 +273,10 @@ class OpinionAPI(ConfigurableResource):
     def list_markets(self, status: str | None = None) -> list[dict[str, Any]]:
         """Every market (all pages), API order; a market repeated by a page shift is kept once.
 
+        Only a valid id (an integer) identifies a repeat: rows whose ``marketId`` is missing or
+        malformed (two rows may carry the same bad value) all go on to validation, which
+        rejects them one by one, naming each.
+
         Pages after the first are read PAGE_READERS at a time when there are enough of them:
         one page at a time, 60-120 ms of latency per answer held a 2,000-market sweep near
         9 req/s, well under the key's pacing (BENCHMARKS.md). If ``total`` moved while they
@@ -285,10 +289,11 @@ class OpinionAPI(ConfigurableResource):
         for rows in pages if pages is not None else self.iter_market_pages(status):
             for row in rows:
                 market_id = row.get("marketId")
-                if market_id is not None and market_id in seen:
-                    self._stats.add("shift_duplicates_dropped")
-                    continue
-                seen.add(market_id)
+                if isinstance(market_id, int) and not isinstance(market_id, bool):
+                    if market_id in seen:
+                        self._stats.add("shift_duplicates_dropped")
+                        continue
+                    seen.add(market_id)
                 out.append(row)
         return out
 

@@ -230,3 +230,14 @@ def test_plain_envvar_unset_is_dagsters_generic_error(
     with pytest.raises(DagsterInvalidConfigError, match='"OPINION_API_KEY" which is not set'):
         materialize([probe_markets], resources={"opinion_api": resource})
     assert server.seen == []
+
+
+def test_malformed_market_ids_are_all_passed_on_not_taken_for_repeats(
+    server: StubServer, tmp_path: Path
+) -> None:
+    # Two rows with the same bad id are two rows for validation to reject, not a page shift's
+    # repeat; a valid id seen twice is one.
+    rows = [{"marketId": 1}, {"marketId": "abc"}, {"marketId": "abc"}, {}, {}, {"marketId": 1}]
+    server.set_script([ok({"total": len(rows), "list": rows})])
+    listed = client(server, tmp_path).list_markets()
+    assert [row.get("marketId") for row in listed] == [1, "abc", "abc", None, None]
