@@ -78,6 +78,18 @@ class WhaleState:
     new: bool  # nothing stored yet: its history is still to read
 
 
+class Tiers(NamedTuple):
+    """A two-tier plan (module docstring, point 4) and its estimated p95 latency."""
+
+    busy: int  # the busiest whales, polled every busy_interval_s
+    busy_interval_s: float
+    rest_interval_s: float  # every other whale
+    p95_s: float
+
+
+NO_TIERS = Tiers(0, 0.0, 0.0, 0.0)  # a plan before busy_tier has run (immutable: shared)
+
+
 @dataclass
 class PollPlan:
     polled: list[str] = field(default_factory=list)  # in planning order
@@ -89,10 +101,7 @@ class PollPlan:
     skipped: int = 0
     cutoff_expected: float = 0.0  # expected trades of the last whale chosen by expectation
     most_overdue_s: float = 0.0  # staleness of the stalest whale, before this run
-    busy_whales: int = 0  # the busy tier: the busiest whales, polled every busy_interval_s
-    busy_interval_s: float = 0.0
-    rest_interval_s: float = 0.0  # the target interval of every other whale (<= the floor)
-    estimated_p95_s: float = 0.0  # the chosen tiers' estimated p95 detection latency
+    tiers: Tiers = NO_TIERS  # the targets of every whale not otherwise due
     target_s: dict[str, float] = field(default_factory=dict)  # each whale's target interval
     expected: dict[str, float] = field(default_factory=dict)
 
@@ -107,10 +116,10 @@ class PollPlan:
             "plan_expected_polls": self.expected_polls,
             "plan_expected_trades_cutoff": round(self.cutoff_expected, 4),
             "plan_most_overdue_minutes": round(self.most_overdue_s / 60.0, 1),
-            "plan_busy_whales": self.busy_whales,
-            "plan_busy_interval_minutes": round(self.busy_interval_s / 60.0, 1),
-            "plan_rest_interval_minutes": round(self.rest_interval_s / 60.0, 1),
-            "plan_estimated_p95_minutes": round(self.estimated_p95_s / 60.0, 2),
+            "plan_busy_whales": self.tiers.busy,
+            "plan_busy_interval_minutes": round(self.tiers.busy_interval_s / 60.0, 1),
+            "plan_rest_interval_minutes": round(self.tiers.rest_interval_s / 60.0, 1),
+            "plan_estimated_p95_minutes": round(self.tiers.p95_s / 60.0, 2),
         }
 
 
@@ -122,15 +131,6 @@ def floor_quota(whales: int, *, run_interval_s: float, max_interval_s: float) ->
     """Stalest whales per run that keep every whale within ``max_interval_s``."""
     spread = max(run_interval_s, max_interval_s - run_interval_s)
     return math.ceil(whales * run_interval_s / spread) if whales else 0
-
-
-class Tiers(NamedTuple):
-    """A two-tier plan (module docstring, point 4) and its estimated p95 latency."""
-
-    busy: int  # the busiest whales, polled every busy_interval_s
-    busy_interval_s: float
-    rest_interval_s: float  # every other whale
-    p95_s: float
 
 
 def tier_p95(
@@ -236,16 +236,14 @@ def plan_polls(
     # thinner and left p95 worse than round-robin (BENCHMARKS.md, polling model).
     busiest = sorted(known, key=lambda s: (-s.rate_per_s, s.address))
     floor_cycle = max(run_interval_s, max_interval_s - run_interval_s)
-    tiers = busy_tier(
+    plan.tiers = tiers = busy_tier(
         [s.rate_per_s for s in busiest],
         polls_per_run=budget - spent + plan.floor_polls,  # the floor's polls are the rest's
         run_interval_s=run_interval_s,
         max_interval_s=floor_cycle,
     )
-    plan.busy_whales, plan.busy_interval_s, plan.rest_interval_s = tiers[:3]
-    plan.estimated_p95_s = tiers.p95_s
-    target = {s.address: plan.rest_interval_s for s in known}
-    target.update((s.address, plan.busy_interval_s) for s in busiest[: plan.busy_whales])
+    target = {s.address: tiers.rest_interval_s for s in known}
+    target.update((s.address, tiers.busy_interval_s) for s in busiest[: tiers.busy])
     plan.target_s = target
     due_first = sorted(
         (s for s in known if s.address not in chosen),
