@@ -24,7 +24,8 @@ from benchmarks.pnl_population import build_trades as build_realistic_trades
 from benchmarks.whale_stats import build as build_uniform_trades
 
 MARKETS = 2000
-POPULATIONS = ("uniform", "realistic")
+TRADE_BUILDERS = {"uniform": build_uniform_trades, "realistic": build_realistic_trades}
+POPULATIONS = tuple(TRADE_BUILDERS)
 
 # Markets 1..2000 as the trades generator uses them: even ids Resolved (status 4) with the Yes
 # or No token as result, odd ids Activated (2).
@@ -41,10 +42,7 @@ FROM range(1, $markets + 1) t(i)
 
 def build(path: Path, trades: int, whales: int, population: str = "uniform") -> float:
     started = time.perf_counter()
-    if population == "realistic":
-        build_realistic_trades(path, trades, whales)
-    else:
-        build_uniform_trades(path, trades, whales)
+    TRADE_BUILDERS[population](path, trades, whales)
     with common.warehouse(path).transaction() as conn:
         conn.execute(_MARKETS_SQL, {"markets": MARKETS})
     return time.perf_counter() - started
